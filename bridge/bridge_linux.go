@@ -1,0 +1,130 @@
+package bridge
+
+import (
+	"fmt"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/fdb"
+	"github.com/nstopo/nstopo/internal/rtnl"
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+// Create creates a bridge in ns (nil: the host), adds its addresses and brings it up. If
+// any step fails, the bridge is removed.
+func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, err)
+	}
+	var br *Bridge
+	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, HardwareAddr: cfg.HardwareAddr, Up: true, Kind: "bridge"}
+		if cfg.STP {
+			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_BR_STP_STATE, nl.Uint32Attr(1)))
+		}
+		if cfg.VLANFiltering {
+			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_BR_VLAN_FILTERING, nl.Uint8Attr(1)))
+		}
+		if err := fault.Step("bridge.create: link"); err != nil {
+			return err
+		}
+		l, err := c.LinkAdd(spec)
+		if err != nil {
+			return err
+		}
+		for _, p := range cfg.Addrs {
+			err = fault.Step("bridge.create: address")
+			if err == nil {
+				err = c.AddrAdd(l.Index, p)
+			}
+			if err != nil {
+				_ = c.LinkDel(l.Index)
+				return fmt.Errorf("address %s: %w", p, err)
+			}
+		}
+		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+	}
+	return br, nil
+}
+
+// Open returns the bridge called name in ns (nil: the host). A link that is not a bridge
+// is ErrInvalid.
+func Open(ns *netnsx.NS, name string) (*Bridge, error) {
+	l, err := ns.Link(name)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: open: %w", err)
+	}
+	if l.Kind() != "bridge" {
+		return nil, fmt.Errorf("bridge: open %s: %w", name, errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind()))
+	}
+	return &Bridge{l}, nil
+}
+
+// Attach makes each link a port of the bridge. Every port must live in the bridge's
+// namespace; none is attached unless all are there.
+func (b *Bridge) Attach(ports ...*netnsx.Link) error {
+	if b == nil || b.Link == nil {
+		return fmt.Errorf("bridge: attach: %w", errdefs.Invalid("nil bridge"))
+	}
+	for _, p := range ports {
+		if p == nil {
+			return fmt.Errorf("bridge: attach to %s: %w", b.Name(), errdefs.Invalid("nil port"))
+		}
+		if !rtnl.SameNS(p.NS(), b.NS()) {
+			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
+				errdefs.Invalid("port is in namespace %s, the bridge in %s", p.NS(), b.NS()))
+		}
+	}
+	for _, p := range ports {
+		if err := p.SetMaster(b.Link); err != nil {
+			return fmt.Errorf("bridge: attach: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ports returns the links attached to the bridge.
+func (b *Bridge) Ports() ([]*netnsx.Link, error) {
+	if b == nil || b.Link == nil {
+		return nil, fmt.Errorf("bridge: ports: %w", errdefs.Invalid("nil bridge"))
+	}
+	var ports []*netnsx.Link
+	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) error {
+		ls, err := c.Links()
+		for _, l := range ls {
+			if l.Master == b.Index() {
+				ports = append(ports, rtnl.NewLink(b.NS(), l).(*netnsx.Link))
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: ports of %s: %w", b.Name(), errdefs.Kernel(err, ""))
+	}
+	return ports, nil
+}
+
+// FDB returns the bridge's forwarding database: learned, static and the ports' own
+// (permanent) entries, as `bridge fdb show br NAME` lists them.
+func (b *Bridge) FDB() ([]netnsx.FDBEntry, error) {
+	if b == nil || b.Link == nil {
+		return nil, fmt.Errorf("bridge: fdb: %w", errdefs.Invalid("nil bridge"))
+	}
+	var out []netnsx.FDBEntry
+	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) error {
+		var err error
+		out, err = fdb.List(c, func(n *rtnl.Neigh) bool { return n.Master == b.Index() || n.Index == b.Index() })
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: fdb of %s: %w", b.Name(), errdefs.Kernel(err, ""))
+	}
+	return out, nil
+}

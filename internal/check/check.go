@@ -1,0 +1,119 @@
+// Package check validates names and values before any syscall is made, so that a bad
+// input fails with an error wrapping netnsx.ErrInvalid that names the field, and never
+// reaches the kernel or the file system.
+package check
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/nstopo/nstopo/internal/errdefs"
+)
+
+// Kernel limits the checks mirror.
+const (
+	IfNameMax = 15    // IFNAMSIZ - 1
+	NSNameMax = 255   // NAME_MAX: a namespace name is one file under /run/netns
+	MTUMin    = 68    // the IPv4 minimum (RFC 791); the kernel's ETH_MIN_MTU
+	MTUMax    = 65535 // ETH_MAX_MTU, the largest a veth, bridge or VXLAN device takes
+)
+
+// IfName checks an interface name as the kernel's dev_valid_name does, and also refuses
+// '%', which the kernel would silently treat as a template ("eth%d" becomes "eth0").
+func IfName(field, name string) error {
+	if name == "" {
+		return errdefs.Invalid("%s is empty", field)
+	}
+	if len(name) > IfNameMax {
+		return errdefs.Invalid("%s %q is %d bytes, more than %d", field, name, len(name), IfNameMax)
+	}
+	if name == "." || name == ".." {
+		return errdefs.Invalid("%s %q is not a valid interface name", field, name)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '%' {
+			return errdefs.Invalid("%s %q has byte %q at %d (want printable ASCII without '/', ':', '%%' or white space)", field, name, c, i)
+		}
+	}
+	return nil
+}
+
+// NSName checks a namespace name: one plain file name under /run/netns that `ip netns`
+// can list and exec, so printable ASCII without '/' or white space, and not "." or "..".
+func NSName(name string) error {
+	if name == "" {
+		return errdefs.Invalid("namespace name is empty")
+	}
+	if len(name) > NSNameMax {
+		return errdefs.Invalid("namespace name is %d bytes, more than %d", len(name), NSNameMax)
+	}
+	if name == "." || name == ".." {
+		return errdefs.Invalid("namespace name %q escapes /run/netns", name)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == '/' {
+			return errdefs.Invalid("namespace name %q has byte %q at %d (want printable ASCII without '/' or white space)", name, c, i)
+		}
+	}
+	return nil
+}
+
+// Prefix checks an interface address: a valid prefix whose address is a usable unicast
+// address (not unspecified, not multicast, not an IPv4-mapped IPv6 address).
+func Prefix(field string, p netip.Prefix) error {
+	if !p.IsValid() {
+		return errdefs.Invalid("%s %s is not a valid prefix", field, p)
+	}
+	a := p.Addr()
+	switch {
+	case a.IsUnspecified():
+		return errdefs.Invalid("%s %s has the unspecified address", field, p)
+	case a.IsMulticast():
+		return errdefs.Invalid("%s %s has a multicast address", field, p)
+	case a.Is4In6():
+		return errdefs.Invalid("%s %s is an IPv4-mapped IPv6 address; use the IPv4 form", field, p)
+	case a.Zone() != "":
+		return errdefs.Invalid("%s %s has a zone", field, p)
+	}
+	return nil
+}
+
+// Prefixes checks each prefix and refuses duplicates.
+func Prefixes(field string, ps []netip.Prefix) error {
+	for i, p := range ps {
+		if err := Prefix(field, p); err != nil {
+			return err
+		}
+		for _, q := range ps[:i] {
+			if q.Addr() == p.Addr() {
+				return errdefs.Invalid("%s lists %s twice", field, p.Addr())
+			}
+		}
+	}
+	return nil
+}
+
+// MAC checks a unicast Ethernet address. nil means "let the kernel choose" and passes.
+func MAC(field string, mac net.HardwareAddr) error {
+	if mac == nil {
+		return nil
+	}
+	if len(mac) != 6 {
+		return errdefs.Invalid("%s %q is %d bytes, want a 6-byte Ethernet address", field, mac, len(mac))
+	}
+	if mac[0]&1 != 0 {
+		return errdefs.Invalid("%s %s is a multicast address", field, mac)
+	}
+	if mac[0]|mac[1]|mac[2]|mac[3]|mac[4]|mac[5] == 0 {
+		return errdefs.Invalid("%s %s is the all-zero address", field, mac)
+	}
+	return nil
+}
+
+// MTU checks an MTU; 0 means "the kernel's default" and passes.
+func MTU(field string, mtu int) error {
+	if mtu != 0 && (mtu < MTUMin || mtu > MTUMax) {
+		return errdefs.Invalid("%s %d out of range %d..%d", field, mtu, MTUMin, MTUMax)
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package rtnl
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Link is what nstopo reads of an RTM_NEWLINK message.
+type Link struct {
+	Index        int
+	Flags        uint32
+	Name         string
+	MTU          int
+	HardwareAddr net.HardwareAddr
+	Master       int    // IFLA_MASTER: the bridge a port belongs to, 0 for none
+	PeerIndex    int    // IFLA_LINK: a veth's peer, a VXLAN device's underlay
+	PeerNetNSID  int    // IFLA_LINK_NETNSID: where PeerIndex lives, -1 for "here"
+	OperState    uint8  // IF_OPER_*
+	Qdisc        string // "noop" until the kernel activates the device's queueing
+	Kind         string // IFLA_INFO_KIND, "" for devices without one (lo, NICs)
+	SlaveKind    string // IFLA_INFO_SLAVE_KIND, "bridge" for a bridge port
+	Data         []byte // IFLA_INFO_DATA, parsed per kind by its package
+}
+
+// Up reports IFF_UP: administratively up.
+func (l *Link) Up() bool { return l.Flags&unix.IFF_UP != 0 }
+
+// Ready reports that the kernel will carry traffic now: operationally up and the
+// queueing discipline attached. Until then a veth drops what it is given.
+func (l *Link) Ready() bool {
+	return l.OperState == ifOperUp && l.Qdisc != "" && l.Qdisc != "noop"
+}
+
+func parseLink(b []byte) *Link {
+	if len(b) < unix.SizeofIfInfomsg {
+		return nil
+	}
+	info := nl.DeserializeIfInfomsg(b)
+	l := &Link{Index: int(info.Index), Flags: info.Flags, PeerNetNSID: -1}
+	a := attrs(b, unix.SizeofIfInfomsg)
+	l.Name = str(a[unix.IFLA_IFNAME])
+	l.MTU = int(u32(a[unix.IFLA_MTU]))
+	if mac := a[unix.IFLA_ADDRESS]; len(mac) > 0 {
+		l.HardwareAddr = net.HardwareAddr(append([]byte(nil), mac...))
+	}
+	l.Master = int(u32(a[unix.IFLA_MASTER]))
+	l.PeerIndex = int(u32(a[unix.IFLA_LINK]))
+	if v, ok := a[unix.IFLA_LINK_NETNSID]; ok {
+		l.PeerNetNSID = int(int32(u32(v)))
+	}
+	if v := a[unix.IFLA_OPERSTATE]; len(v) > 0 {
+		l.OperState = v[0]
+	}
+	l.Qdisc = str(a[unix.IFLA_QDISC])
+	if li, ok := a[unix.IFLA_LINKINFO]; ok {
+		in := attrs(li, 0)
+		l.Kind = str(in[unix.IFLA_INFO_KIND])
+		l.SlaveKind = str(in[unix.IFLA_INFO_SLAVE_KIND])
+		l.Data = in[unix.IFLA_INFO_DATA]
+	}
+	return l
+}
+
+// LinkSpec describes a link to create. Zero fields are left to the kernel.
+type LinkSpec struct {
+	Name         string
+	MTU          int
+	HardwareAddr net.HardwareAddr
+	Master       int  // enslave at creation (the kernel does it in the same request)
+	Up           bool // IFF_UP at creation
+	NSFd         int  // >0: create it in the namespace behind this file descriptor
+	Kind         string
+	Data         []*nl.RtAttr // IFLA_INFO_DATA children
+	Peer         *LinkSpec    // veth: the other end; the kernel ignores its Master and refuses its Up
+}
+
+// encode writes the spec as an ifinfomsg and its attributes into parent (a request or a
+// VETH_INFO_PEER attribute).
+func (s *LinkSpec) encode(add func(nl.NetlinkRequestData)) {
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	if s.Up {
+		msg.Flags, msg.Change = unix.IFF_UP, unix.IFF_UP
+	}
+	add(msg)
+	add(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(s.Name)))
+	if s.MTU > 0 {
+		add(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(s.MTU))))
+	}
+	if s.HardwareAddr != nil {
+		add(nl.NewRtAttr(unix.IFLA_ADDRESS, s.HardwareAddr))
+	}
+	if s.Master > 0 {
+		add(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(s.Master))))
+	}
+	if s.NSFd > 0 {
+		add(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(s.NSFd))))
+	}
+	if s.Kind != "" {
+		info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+		info.AddRtAttr(unix.IFLA_INFO_KIND, nl.NonZeroTerminated(s.Kind))
+		data := info.AddRtAttr(unix.IFLA_INFO_DATA, nil)
+		for _, d := range s.Data {
+			data.AddChild(d)
+		}
+		if s.Peer != nil {
+			peer := data.AddRtAttr(vethInfoPeer, nil)
+			s.Peer.encode(peer.AddChild)
+		}
+		add(info)
+	}
+}
+
+const vethInfoPeer = 1 // VETH_INFO_PEER in linux/veth.h
+
+// LinkAdd creates a link in one request. The kernel echoes the new link back
+// (NLM_F_ECHO); on kernels that do not, it is looked up by name. A link created in
+// another namespace (NSFd) is not looked up and nil is returned.
+func (c *Conn) LinkAdd(s *LinkSpec) (*Link, error) {
+	req := c.request(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK|unix.NLM_F_ECHO)
+	s.encode(req.AddData)
+	msgs, err := c.exec(req, unix.RTM_NEWLINK)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if l := parseLink(m); l != nil && l.Name == s.Name {
+			return l, nil
+		}
+	}
+	if s.NSFd > 0 {
+		return nil, nil
+	}
+	return c.LinkByName(s.Name)
+}
+
+// LinkByName returns the link called name.
+func (c *Conn) LinkByName(name string) (*Link, error) {
+	req := c.request(unix.RTM_GETLINK, unix.NLM_F_ACK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+		nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)),
+		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	return c.getLink(req)
+}
+
+// LinkByIndex returns the link with that index.
+func (c *Conn) LinkByIndex(index int) (*Link, error) {
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req := c.request(unix.RTM_GETLINK, unix.NLM_F_ACK, msg,
+		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	return c.getLink(req)
+}
+
+func (c *Conn) getLink(req *nl.NetlinkRequest) (*Link, error) {
+	msgs, err := c.exec(req, unix.RTM_NEWLINK)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if l := parseLink(m); l != nil {
+			return l, nil
+		}
+	}
+	return nil, unix.ENODEV
+}
+
+// Links returns every link in the namespace.
+func (c *Conn) Links() ([]*Link, error) {
+	msgs, err := c.dump(unix.RTM_GETLINK, unix.RTM_NEWLINK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	if err != nil {
+		return nil, err
+	}
+	links := make([]*Link, 0, len(msgs))
+	for _, m := range msgs {
+		if l := parseLink(m); l != nil {
+			links = append(links, l)
+		}
+	}
+	return links, nil
+}
+
+// LinkChange describes a change to an existing link; nil fields are left alone.
+type LinkChange struct {
+	Up     *bool
+	MTU    int
+	Master *int // 0 releases the link from its master
+}
+
+// LinkSet applies a change to the link with that index in one request.
+func (c *Conn) LinkSet(index int, ch LinkChange) error {
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	if ch.Up != nil {
+		msg.Change = unix.IFF_UP
+		if *ch.Up {
+			msg.Flags = unix.IFF_UP
+		}
+	}
+	req := c.request(unix.RTM_NEWLINK, unix.NLM_F_ACK, msg)
+	if ch.MTU > 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(ch.MTU))))
+	}
+	if ch.Master != nil {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(*ch.Master))))
+	}
+	_, err := c.exec(req, 0)
+	return err
+}
+
+// LinkDel deletes the link with that index.
+func (c *Conn) LinkDel(index int) error {
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	_, err := c.exec(c.request(unix.RTM_DELLINK, unix.NLM_F_ACK, msg), 0)
+	return err
+}
+
+// WaitReady polls the link until Ready, backing off from 50µs to 5ms.
+func WaitReady(c *Conn, index int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for pause := 50 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
+		l, err := c.LinkByIndex(index)
+		if err != nil {
+			return err
+		}
+		if l.Ready() {
+			return nil
+		}
+		if !l.Up() {
+			return fmt.Errorf("link %s is down: %w", l.Name, unix.ENETDOWN)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("link %s not ready after %v (operstate %d, qdisc %q): %w", l.Name, timeout, l.OperState, l.Qdisc, unix.ETIMEDOUT)
+		}
+		time.Sleep(pause)
+	}
+}

@@ -1,0 +1,77 @@
+package rtnl
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Neigh is a neighbour or forwarding-database entry (RTM_NEWNEIGH).
+type Neigh struct {
+	Family       int
+	Index        int
+	State        uint16 // NUD_*
+	Flags        uint8  // NTF_*
+	HardwareAddr net.HardwareAddr
+	IP           netip.Addr // NDA_DST: the neighbour's IP, or a VXLAN entry's remote VTEP
+	Master       int
+	VLAN         uint16
+	VNI          uint32
+	Port         uint16
+}
+
+// Neighs returns the entries of one family (AF_BRIDGE for forwarding databases).
+func (c *Conn) Neighs(fam int) ([]Neigh, error) {
+	msgs, err := c.dump(unix.RTM_GETNEIGH, unix.RTM_NEWNEIGH, &ndmsg{family: uint8(fam)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Neigh, 0, len(msgs))
+	for _, m := range msgs {
+		if len(m) < sizeofNdmsg {
+			continue
+		}
+		hdr := parseNdmsg(m)
+		if int(hdr.family) != fam {
+			continue
+		}
+		a := attrs(m, sizeofNdmsg)
+		n := Neigh{Family: fam, Index: int(hdr.index), State: hdr.state, Flags: hdr.flags,
+			Master: int(u32(a[unix.NDA_MASTER])), VLAN: u16(a[unix.NDA_VLAN]), VNI: u32(a[unix.NDA_VNI])}
+		if v := a[unix.NDA_LLADDR]; len(v) > 0 {
+			n.HardwareAddr = net.HardwareAddr(append([]byte(nil), v...))
+		}
+		n.IP, _ = netip.AddrFromSlice(a[unix.NDA_DST])
+		if v := a[unix.NDA_PORT]; len(v) == 2 {
+			n.Port = uint16(v[0])<<8 | uint16(v[1])
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// ndmsg is struct ndmsg from linux/neighbour.h.
+type ndmsg struct {
+	family uint8
+	index  int32
+	state  uint16
+	flags  uint8
+	typ    uint8
+}
+
+func (m *ndmsg) Len() int { return sizeofNdmsg }
+
+func (m *ndmsg) Serialize() []byte {
+	b := make([]byte, sizeofNdmsg)
+	b[0] = m.family
+	nl.NativeEndian().PutUint32(b[4:], uint32(m.index))
+	nl.NativeEndian().PutUint16(b[8:], m.state)
+	b[10], b[11] = m.flags, m.typ
+	return b
+}
+
+func parseNdmsg(b []byte) ndmsg {
+	return ndmsg{family: b[0], index: int32(u32(b[4:])), state: u16(b[8:]), flags: b[10], typ: b[11]}
+}

@@ -1,0 +1,29 @@
+// Package netnsx opens, creates and works inside Linux network namespaces.
+//
+// An [NS] is a handle on one namespace: a named one under /run/netns (made by [New] or
+// `ip netns add`, opened by [Open]), one opened by path such as Docker's
+// /var/run/docker/netns/<id> or /proc/<pid>/ns/net ([OpenPath]), or the namespace the
+// process started in ([Host]). A nil *NS passed to any function of nstopo means the
+// host namespace.
+//
+// Each NS keeps one rtnetlink socket, opened inside the namespace once; every link,
+// address and route call goes through it from whatever goroutine calls it, so no call
+// depends on which namespace the calling thread happens to be in.
+//
+// Code that must run inside a namespace — sockets, child processes — goes through
+// [NS.Do], [NS.Dial], [NS.Listen], [NS.ListenPacket], [NS.Start] or [NS.Run]. They run
+// on a fresh goroutine locked to its OS thread; the caller's thread never changes
+// namespace, and a thread that cannot be switched back is never reused: it stays locked
+// and the Go runtime discards it. Goroutines started inside Do run in the host
+// namespace, not in the one Do entered; sockets keep the namespace they were made in.
+//
+// Errors wrap one of the sentinels [ErrExists], [ErrNotFound], [ErrInvalid],
+// [ErrPermission] and [ErrNotSupported] and keep the kernel's errno reachable:
+//
+//	errors.Is(err, netnsx.ErrExists) && errors.Is(err, unix.EEXIST)
+//
+// Bad names and values are refused with ErrInvalid before any syscall is made.
+//
+// IPv6 addresses are added without duplicate address detection (IFA_F_NODAD): the
+// topology is private, and DAD would keep each new address unusable for a second.
+package netnsx

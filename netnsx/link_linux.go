@@ -1,0 +1,255 @@
+package netnsx
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/nstopo/nstopo/internal/check"
+	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/rtnl"
+)
+
+func newLink(ns *NS, l *rtnl.Link) *Link {
+	return &Link{ns: ns, name: l.Name, index: l.Index, kind: l.Kind}
+}
+
+type label string
+
+func (s label) String() string { return string(s) }
+
+// Link returns the interface called name.
+func (ns *NS) Link(ifname string) (*Link, error) {
+	if err := check.IfName("interface name", ifname); err != nil {
+		return nil, fmt.Errorf("netnsx: link %s: %w", ifname, err)
+	}
+	n, err := resolve(ns)
+	if err != nil {
+		return nil, err
+	}
+	var l *rtnl.Link
+	err = ns.use("link", label(ifname+" in "+ns.String()), func(c *rtnl.Conn, _ int) (err error) {
+		l, err = c.LinkByName(ifname)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newLink(n, l), nil
+}
+
+// Links returns every interface in the namespace, in index order.
+func (ns *NS) Links() ([]*Link, error) {
+	n, err := resolve(ns)
+	if err != nil {
+		return nil, err
+	}
+	var ls []*rtnl.Link
+	err = ns.use("links", ns, func(c *rtnl.Conn, _ int) (err error) {
+		ls, err = c.Links()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Link, len(ls))
+	for i, l := range ls {
+		out[i] = newLink(n, l)
+	}
+	return out, nil
+}
+
+// AddRoute adds a route to the main table, as `ip route add` does.
+func (ns *NS) AddRoute(r Route) error {
+	obj := label(fmt.Sprintf("%s in %s", routeString(r), ns))
+	rr, err := checkRoute(r)
+	if err != nil {
+		return fmt.Errorf("netnsx: add route %s: %w", obj, err)
+	}
+	return ns.use("add route", obj, func(c *rtnl.Conn, _ int) error {
+		if r.Dev != "" {
+			l, err := c.LinkByName(r.Dev)
+			if err != nil {
+				return fmt.Errorf("device %s: %w", r.Dev, err)
+			}
+			rr.OIF = l.Index
+		}
+		return c.RouteAdd(rr)
+	})
+}
+
+func checkRoute(r Route) (rtnl.Route, error) {
+	rr := rtnl.Route{Dst: r.Dst, Gateway: r.Gateway}
+	if r.Dev == "" && !r.Gateway.IsValid() {
+		return rr, errdefs.Invalid("route needs a gateway or a device")
+	}
+	if r.Dev != "" {
+		if err := check.IfName("Dev", r.Dev); err != nil {
+			return rr, err
+		}
+	}
+	if r.Src.IsValid() {
+		return rr, errdefs.Invalid("Src is read back only")
+	}
+	if r.Gateway.IsValid() {
+		g := r.Gateway
+		if g.IsUnspecified() || g.IsMulticast() || g.Is4In6() || g.Zone() != "" {
+			return rr, errdefs.Invalid("Gateway %s is not a unicast address", g)
+		}
+	}
+	if r.Dst == (netip.Prefix{}) {
+		rr.Dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		if r.Gateway.Is6() {
+			rr.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		}
+		if !r.Gateway.IsValid() {
+			return rr, errdefs.Invalid("a default route needs a gateway")
+		}
+	} else if !r.Dst.IsValid() || r.Dst.Addr().Is4In6() {
+		return rr, errdefs.Invalid("Dst %s is not a valid prefix", r.Dst)
+	}
+	rr.Dst = rr.Dst.Masked()
+	if r.Gateway.IsValid() && r.Gateway.Is4() != rr.Dst.Addr().Is4() {
+		return rr, errdefs.Invalid("Gateway %s and Dst %s are of different families", r.Gateway, rr.Dst)
+	}
+	return rr, nil
+}
+
+func routeString(r Route) string {
+	s := "default"
+	if r.Dst.IsValid() {
+		s = r.Dst.String()
+	}
+	if r.Gateway.IsValid() {
+		s += " via " + r.Gateway.String()
+	}
+	if r.Dev != "" {
+		s += " dev " + r.Dev
+	}
+	return s
+}
+
+// Routes returns the unicast routes of the main table, IPv4 then IPv6, as `ip route`
+// and `ip -6 route` list them.
+func (ns *NS) Routes() ([]Route, error) {
+	var out []Route
+	err := ns.use("routes", ns, func(c *rtnl.Conn, _ int) error {
+		rs, err := c.Routes()
+		if err != nil {
+			return err
+		}
+		ls, err := c.Links()
+		if err != nil {
+			return err
+		}
+		names := make(map[int]string, len(ls))
+		for _, l := range ls {
+			names[l.Index] = l.Name
+		}
+		for _, r := range rs {
+			out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: names[r.OIF], Src: r.Src})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// use runs fn with the link's namespace connection; errors read "netnsx: op link: ...".
+func (l *Link) use(op string, fn func(c *rtnl.Conn) error) error {
+	if l == nil {
+		return fmt.Errorf("netnsx: %s: %w", op, errdefs.Invalid("nil link"))
+	}
+	return l.ns.use(op, l, func(c *rtnl.Conn, _ int) error { return fn(c) })
+}
+
+// Up brings the link up, as `ip link set dev NAME up` does.
+func (l *Link) Up() error {
+	up := true
+	return l.use("up", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{Up: &up}) })
+}
+
+// Down takes the link down.
+func (l *Link) Down() error {
+	down := false
+	return l.use("down", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{Up: &down}) })
+}
+
+// AddAddr adds an address, as `ip addr add P dev NAME` does.
+func (l *Link) AddAddr(p netip.Prefix) error {
+	if err := check.Prefix("address", p); err != nil {
+		return fmt.Errorf("netnsx: add address %s: %w", l, err)
+	}
+	return l.use("add address "+p.String()+" to", func(c *rtnl.Conn) error { return c.AddrAdd(l.index, p) })
+}
+
+// Addrs returns the link's addresses, IPv4 and IPv6, in the kernel's order.
+func (l *Link) Addrs() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	err := l.use("addresses of", func(c *rtnl.Conn) error {
+		as, err := c.Addrs(l.index)
+		for _, a := range as {
+			out = append(out, a.Prefix)
+		}
+		return err
+	})
+	return out, err
+}
+
+// SetMaster makes the link a port of master, a bridge in the same namespace, as
+// `ip link set dev NAME master BRIDGE` does; nil releases it (nomaster).
+func (l *Link) SetMaster(master *Link) error {
+	idx := 0
+	if master != nil {
+		if err := checkMaster(l.NS(), master); err != nil {
+			return fmt.Errorf("netnsx: set master of %s: %w", l, err)
+		}
+		idx = master.index
+	}
+	return l.use("set master of", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{Master: &idx}) })
+}
+
+func checkMaster(ns *NS, master *Link) error {
+	if master.kind != "bridge" {
+		return errdefs.Invalid("master %s is a %q link, not a bridge", master, master.kind)
+	}
+	if !same(ns, master.ns) {
+		return errdefs.Invalid("master %s is in namespace %s, not in %s", master, master.ns, ns)
+	}
+	return nil
+}
+
+// SetMTU sets the link's MTU.
+func (l *Link) SetMTU(mtu int) error {
+	if err := check.MTU("MTU", mtu); err != nil || mtu == 0 {
+		if err == nil {
+			err = errdefs.Invalid("MTU 0")
+		}
+		return fmt.Errorf("netnsx: set mtu of %s: %w", l, err)
+	}
+	return l.use("set mtu of", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{MTU: mtu}) })
+}
+
+// HardwareAddr returns the link's MAC address.
+func (l *Link) HardwareAddr() (net.HardwareAddr, error) {
+	var mac net.HardwareAddr
+	err := l.use("hardware address of", func(c *rtnl.Conn) error {
+		r, err := c.LinkByIndex(l.index)
+		if err == nil {
+			mac = r.HardwareAddr
+		}
+		return err
+	})
+	return mac, err
+}
+
+// Delete deletes the link; deleting one end of a veth pair deletes both.
+func (l *Link) Delete() error {
+	return l.use("delete", func(c *rtnl.Conn) error { return c.LinkDel(l.index) })
+}
+
+// WaitReady waits until the kernel carries traffic on the link: operationally up and its
+// queueing attached. A veth that was just brought up drops packets until then.
+func (l *Link) WaitReady(timeout time.Duration) error {
+	return l.use("wait for", func(c *rtnl.Conn) error { return rtnl.WaitReady(c, l.index, timeout) })
+}

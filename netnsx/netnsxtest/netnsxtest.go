@@ -1,0 +1,131 @@
+// Package netnsxtest provides test fixtures for code that uses network namespaces, in
+// the spirit of net/http/httptest:
+//
+//	func TestIntegrationSomething(t *testing.T) {
+//		ns := netnsxtest.New(t) // skips without privilege; deleted when the test ends
+//		...
+//	}
+//
+// Fixture namespaces are named "nstt-<pid>-<start>-<n>", after the process that made
+// them, so that a later New, in any process, can remove those whose process has died
+// without cleaning up (a crash, a SIGKILL, a timeout).
+package netnsxtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+const prefix = "nstt-"
+
+var (
+	probeOnce sync.Once
+	probeErr  error
+	counter   atomic.Uint64
+	sweepOnce sync.Once
+)
+
+// RequirePrivileged skips the test, saying why, unless the process can create network
+// namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN, on Linux).
+func RequirePrivileged(tb testing.TB) {
+	tb.Helper()
+	probeOnce.Do(func() {
+		ns, err := netnsx.New(fixtureName())
+		if err != nil {
+			probeErr = err
+			return
+		}
+		probeErr = ns.Delete()
+	})
+	if probeErr != nil {
+		tb.Skipf("cannot create network namespaces (needs Linux, CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", probeErr)
+	}
+}
+
+// New returns a fresh, uniquely named namespace that is deleted when the test and its
+// subtests end. It skips the test when namespaces cannot be made.
+func New(tb testing.TB) *netnsx.NS {
+	tb.Helper()
+	RequirePrivileged(tb)
+	sweepOnce.Do(func() { _, _ = Sweep() })
+	ns, err := netnsx.New(fixtureName())
+	if err != nil {
+		tb.Fatalf("netnsxtest: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := ns.Delete(); err != nil && !errors.Is(err, netnsx.ErrClosed) {
+			tb.Errorf("netnsxtest: %v", err)
+		}
+	})
+	return ns
+}
+
+// Name returns a name, unique on this machine, for a fixture the test makes itself: a
+// namespace (up to 255 bytes) or, cut to n bytes, an interface in the host namespace.
+func Name(n int) string {
+	s := fmt.Sprintf("nt%x%x", os.Getpid()&0xfffff, counter.Add(1))
+	if n > 0 && len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
+}
+
+func fixtureName() string {
+	return fmt.Sprintf("%s%d-%d-%d", prefix, os.Getpid(), startTime(os.Getpid()), counter.Add(1))
+}
+
+// Sweep deletes fixture namespaces whose creating process no longer exists, and
+// reports how many it deleted. New calls it once per process.
+func Sweep() (int, error) {
+	names, err := netnsx.List()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		parts := strings.Split(name[len(prefix):], "-")
+		if len(parts) != 3 {
+			continue
+		}
+		pid, err1 := strconv.Atoi(parts[0])
+		start, err2 := strconv.ParseUint(parts[1], 10, 64)
+		if err1 != nil || err2 != nil || (pid > 0 && startTime(pid) == start) {
+			continue // alive, or not ours
+		}
+		if netnsx.Delete(name) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// startTime is the process's start time in clock ticks since boot (field 22 of
+// /proc/PID/stat), which tells a live process from a later one that reused its PID.
+// 0 means the process does not exist.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:] // the command name may hold spaces
+	}
+	f := strings.Fields(s)
+	if len(f) < 20 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[19], 10, 64)
+	return v
+}

@@ -1,0 +1,437 @@
+package netnsx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/check"
+	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/rtnl"
+)
+
+// runDir is where named namespaces live; /var/run/netns is a link to it on every
+// current distribution, and `ip netns` uses the same directory.
+const runDir = "/run/netns"
+
+// threadNS is the calling thread's own namespace. /proc/self/ns/net would be the main
+// thread's, which may be inside Do at that moment.
+const threadNS = "/proc/thread-self/ns/net"
+
+const (
+	nsGetNSType = 0xb703 // NS_GET_NSTYPE: _IO(0xb7, 0x3)
+	capsHint    = "CAP_SYS_ADMIN and CAP_NET_ADMIN"
+)
+
+type nsSys struct {
+	file *os.File
+	conn *rtnl.Conn
+	dev  uint64 // with ino, identifies the namespace across handles
+	ino  uint64
+}
+
+// hostFile is the namespace the process started in, captured before any code of this
+// package can have moved a thread.
+var hostFile, hostFileErr = os.Open(threadNS)
+
+var (
+	hostOnce   sync.Once
+	hostShared *NS
+	hostErr    error
+)
+
+// resolve turns nil into the package's shared host handle.
+func resolve(ns *NS) (*NS, error) {
+	if ns != nil {
+		return ns, nil
+	}
+	hostOnce.Do(func() {
+		hostShared, hostErr = Host()
+		if hostShared != nil {
+			hostShared.shared = true
+		}
+	})
+	return hostShared, hostErr
+}
+
+// Host returns a new handle on the namespace the process started in.
+func Host() (*NS, error) {
+	if hostFileErr != nil {
+		return nil, fmt.Errorf("netnsx: open host: %w", errdefs.Kernel(hostFileErr, capsHint))
+	}
+	fd, err := unix.FcntlInt(hostFile.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: open host: %w", errdefs.Kernel(err, ""))
+	}
+	ns := &NS{path: fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd)}
+	if err := ns.attach(os.NewFile(uintptr(fd), ns.path)); err != nil {
+		return nil, fmt.Errorf("netnsx: open host: %w", err)
+	}
+	return ns, nil
+}
+
+// attach adopts f as the namespace's file and opens its netlink socket inside it.
+func (ns *NS) attach(f *os.File) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return errdefs.Kernel(err, "")
+	}
+	ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
+	err := enter(int(f.Fd()), func() (err error) {
+		ns.sys.conn, err = rtnl.Open()
+		return err
+	})
+	if err != nil {
+		f.Close()
+		return errdefs.Kernel(err, capsHint)
+	}
+	return nil
+}
+
+// New creates a named namespace, as `ip netns add` does, and brings its lo up.
+func New(name string) (*NS, error) {
+	if err := check.NSName(name); err != nil {
+		return nil, fmt.Errorf("netnsx: new %s: %w", name, err)
+	}
+	ns, err := create(name)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: new %s: %w", name, err)
+	}
+	return ns, nil
+}
+
+func create(name string) (_ *NS, err error) {
+	if err := fault.Step("netnsx.new: run dir"); err != nil {
+		return nil, err
+	}
+	if err := ensureRunDir(); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(runDir, name)
+	if err := fault.Step("netnsx.new: mount point"); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, capsHint))
+	}
+	unix.Close(fd)
+	ns := &NS{name: name, path: path}
+	mounted := false
+	defer func() {
+		if err != nil {
+			if ns.sys.conn != nil {
+				ns.sys.conn.Close()
+			}
+			if ns.sys.file != nil {
+				ns.sys.file.Close()
+			}
+			if mounted {
+				_ = unix.Unmount(path, unix.MNT_DETACH)
+			}
+			_ = os.Remove(path)
+		}
+	}()
+	err = onThread(func() error { return unix.Unshare(unix.CLONE_NEWNET) }, func() error {
+		if err := fault.Step("netnsx.new: bind mount"); err != nil {
+			return err
+		}
+		if err := unix.Mount(threadNS, path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind mount: %w", err)
+		}
+		mounted = true
+		f, err := os.Open(threadNS)
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+			f.Close()
+			return err
+		}
+		ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
+		if err := fault.Step("netnsx.new: netlink"); err != nil {
+			return err
+		}
+		if ns.sys.conn, err = rtnl.Open(); err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		if err := fault.Step("netnsx.new: lo up"); err != nil {
+			return err
+		}
+		up := true
+		if err := ns.sys.conn.LinkSet(1, rtnl.LinkChange{Up: &up}); err != nil { // lo is always index 1
+			return fmt.Errorf("lo up: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errdefs.Kernel(err, capsHint)
+	}
+	return ns, nil
+}
+
+var runDirMu sync.Mutex
+
+// ensureRunDir makes /run/netns a shared mount point, as `ip netns add` does, so that
+// unmounting a namespace there propagates to every mount namespace and frees it.
+func ensureRunDir() error {
+	runDirMu.Lock()
+	defer runDirMu.Unlock()
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", runDir, errdefs.Kernel(err, capsHint))
+	}
+	for bound := false; ; bound = true {
+		err := unix.Mount("", runDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || bound {
+			return fmt.Errorf("make %s shared: %w", runDir, errdefs.Kernel(err, capsHint))
+		}
+		// Not a mount point yet: make it one, then share it.
+		if err := unix.Mount(runDir, runDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", runDir, errdefs.Kernel(err, capsHint))
+		}
+	}
+}
+
+// Open opens the named namespace, made by New or by `ip netns add`.
+func Open(name string) (*NS, error) {
+	if err := check.NSName(name); err != nil {
+		return nil, fmt.Errorf("netnsx: open %s: %w", name, err)
+	}
+	ns, err := openPath(filepath.Join(runDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: open %s: %w", name, err)
+	}
+	ns.name = name
+	return ns, nil
+}
+
+// OpenPath opens a namespace by file, such as Docker's /var/run/docker/netns/<id> or
+// /proc/<pid>/ns/net. A file that is not a network namespace is ErrInvalid. The handle
+// has no name: Delete refuses it, so a namespace this process did not name is never
+// removed through it.
+func OpenPath(path string) (*NS, error) {
+	if path == "" || !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("netnsx: open %q: %w", path, errdefs.Invalid("path must be absolute"))
+	}
+	ns, err := openPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: open %s: %w", path, err)
+	}
+	return ns, nil
+}
+
+func openPath(path string) (*NS, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errdefs.Kernel(err, capsHint)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
+		f.Close()
+		return nil, errdefs.Kernel(err, "")
+	}
+	if sfs.Type != unix.NSFS_MAGIC {
+		f.Close()
+		return nil, errdefs.Invalid("%s is not a namespace", path)
+	}
+	if t, err := unix.IoctlRetInt(int(f.Fd()), nsGetNSType); err != nil || t != unix.CLONE_NEWNET {
+		f.Close()
+		return nil, errdefs.Invalid("%s is not a network namespace", path)
+	}
+	ns := &NS{path: path}
+	if err := ns.attach(f); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+// List returns the names of the namespaces under /run/netns, sorted.
+func List() ([]string, error) {
+	entries, err := os.ReadDir(runDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: list: %w", errdefs.Kernel(err, ""))
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Delete removes the name of a namespace, as `ip netns del` does. The kernel frees the
+// namespace once no process, socket or handle uses it any more.
+func Delete(name string) error {
+	if err := check.NSName(name); err != nil {
+		return fmt.Errorf("netnsx: delete %s: %w", name, err)
+	}
+	path := filepath.Join(runDir, name)
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("netnsx: delete %s: %w", name, errdefs.Kernel(err, capsHint))
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("netnsx: delete %s: %w", name, errdefs.Kernel(err, capsHint))
+	}
+	return nil
+}
+
+// Close releases the handle's file and socket. It does not delete the namespace. It is
+// idempotent; every later call on the handle fails with ErrClosed. Closing the host
+// handle that a nil *NS stands for does nothing.
+func (ns *NS) Close() error {
+	if ns == nil || ns.shared {
+		return nil
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.closed {
+		return nil
+	}
+	ns.closed = true
+	ns.sys.conn.Close()
+	return ns.sys.file.Close()
+}
+
+// Delete closes the handle and removes the namespace's name. Only named namespaces can
+// be deleted.
+func (ns *NS) Delete() error {
+	if ns == nil || ns.name == "" {
+		return fmt.Errorf("netnsx: delete %s: %w", ns, errdefs.Invalid("only a named namespace can be deleted"))
+	}
+	ns.mu.Lock()
+	closed := ns.closed
+	ns.mu.Unlock()
+	if closed {
+		return fmt.Errorf("netnsx: delete %s: %w", ns, closedErr)
+	}
+	ns.Close()
+	return Delete(ns.name)
+}
+
+var closedErr = errdefs.Invalid("%w", errdefs.ErrClosed)
+
+// use runs fn with the namespace's socket and fd, holding the handle open meanwhile.
+// Kernel errors come back mapped to the sentinels and wrapped as "netnsx: op obj: ".
+func (ns *NS) use(op string, obj fmt.Stringer, fn func(c *rtnl.Conn, fd int) error) error {
+	ns, err := resolve(ns)
+	if err == nil {
+		err = ns.useRaw(fn)
+	}
+	if err != nil {
+		return fmt.Errorf("netnsx: %s %s: %w", op, obj, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+	}
+	return nil
+}
+
+func (ns *NS) useRaw(fn func(c *rtnl.Conn, fd int) error) error {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	if ns.closed {
+		return closedErr
+	}
+	return fn(ns.sys.conn, int(ns.sys.file.Fd()))
+}
+
+// same reports whether two handles (nil: the host) are one namespace.
+func same(a, b *NS) bool {
+	a, errA := resolve(a)
+	b, errB := resolve(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	return a == b || (a.sys.dev == b.sys.dev && a.sys.ino == b.sys.ino)
+}
+
+func init() {
+	rtnl.UseNS = func(ns any, fn func(c *rtnl.Conn, fd int) error) error {
+		n, err := resolve(ns.(*NS))
+		if err != nil {
+			return err
+		}
+		return n.useRaw(fn)
+	}
+	rtnl.NewLink = func(ns any, l *rtnl.Link) any { return newLink(ns.(*NS), l) }
+	rtnl.LinkInfo = func(link any) (any, int, string) {
+		l := link.(*Link)
+		return l.ns, l.index, l.kind
+	}
+	rtnl.SameNS = func(a, b any) bool { return same(a.(*NS), b.(*NS)) }
+}
+
+// onThread runs fn on a fresh goroutine locked to its OS thread, after into has moved
+// that thread to another namespace, and moves it back afterwards. If the thread cannot
+// be moved back it stays locked, and the runtime discards it when the goroutine ends.
+// A panic in fn is re-raised in the caller; runtime.Goexit in fn (t.FailNow, say) is
+// repeated in the caller.
+func onThread(into, fn func() error) error {
+	type result struct {
+		err      error
+		panicked bool
+		value    any
+		exited   bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		res := result{exited: true}
+		defer func() { done <- res }()
+		runtime.LockOSThread()
+		orig, err := unix.Open(threadNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			res = result{err: err}
+			return
+		}
+		defer unix.Close(orig)
+		if err := into(); err != nil {
+			// into may have half-happened; a thread of unknown namespace is never reused.
+			res = result{err: err}
+			if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+				runtime.UnlockOSThread()
+			}
+			return
+		}
+		var r result // if fn calls runtime.Goexit, nothing below runs and res says so
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					r.panicked, r.value = true, v
+				}
+			}()
+			r.err = fn()
+		}()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			res = result{err: fmt.Errorf("return to the original namespace: %w", err)}
+			return
+		}
+		runtime.UnlockOSThread()
+		res = r
+	}()
+	res := <-done
+	switch {
+	case res.panicked:
+		panic(res.value)
+	case res.exited && res.err == nil:
+		runtime.Goexit()
+	}
+	return res.err
+}
+
+// enter runs fn on a locked thread inside the namespace behind fd.
+func enter(fd int, fn func() error) error {
+	return onThread(func() error { return unix.Setns(fd, unix.CLONE_NEWNET) }, fn)
+}

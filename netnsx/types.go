@@ -1,0 +1,117 @@
+package netnsx
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// NS is a handle on one network namespace. Its methods are safe for concurrent use.
+// A nil *NS is the host namespace.
+type NS struct {
+	name   string // "" for namespaces without a name under /run/netns
+	path   string
+	shared bool // the package's own host handle: Close does nothing
+
+	mu     sync.RWMutex
+	closed bool
+	sys    nsSys // what the platform keeps: the namespace fd and its netlink socket
+}
+
+// Name returns the namespace's name under /run/netns, or "" for the host namespace and
+// for namespaces opened by path.
+func (ns *NS) Name() string {
+	if ns == nil {
+		return ""
+	}
+	return ns.name
+}
+
+// Path returns the file the namespace was opened from.
+func (ns *NS) Path() string {
+	ns, err := resolve(ns)
+	if err != nil {
+		return ""
+	}
+	return ns.path
+}
+
+// String names the namespace for errors and logs: its name, else its path.
+func (ns *NS) String() string {
+	switch {
+	case ns == nil:
+		return "host"
+	case ns.name != "":
+		return ns.name
+	}
+	return ns.path
+}
+
+// Link is a network interface inside a namespace. It refers to the interface by index,
+// which the kernel never reuses while the interface exists.
+type Link struct {
+	ns    *NS
+	name  string
+	index int
+	kind  string
+}
+
+// Name returns the interface name.
+func (l *Link) Name() string {
+	if l == nil {
+		return ""
+	}
+	return l.name
+}
+
+// Index returns the interface index inside its namespace.
+func (l *Link) Index() int {
+	if l == nil {
+		return 0
+	}
+	return l.index
+}
+
+// Kind returns the link kind as `ip -d link` shows it: "veth", "bridge", "vxlan", ...;
+// "" for devices without one, such as lo.
+func (l *Link) Kind() string {
+	if l == nil {
+		return ""
+	}
+	return l.kind
+}
+
+// NS returns the namespace the link lives in.
+func (l *Link) NS() *NS {
+	if l == nil {
+		return nil
+	}
+	return l.ns
+}
+
+func (l *Link) String() string {
+	if l == nil {
+		return "<nil link>"
+	}
+	return l.name
+}
+
+// Route is one route of a namespace's main table.
+type Route struct {
+	Dst     netip.Prefix // zero value: the default route of the gateway's family
+	Gateway netip.Addr   // zero value: the destination is on the link (scope link)
+	Dev     string       // the outgoing interface; required without a gateway
+	Src     netip.Addr   // the preferred source address; read back only
+}
+
+// FDBEntry is one forwarding-database entry of a bridge or a VXLAN device, as
+// `bridge fdb show` lists it.
+type FDBEntry struct {
+	HardwareAddr net.HardwareAddr
+	Dst          netip.Addr // VXLAN: the remote VTEP; the zero value for bridge entries
+	Dev          string     // the bridge port or the VXLAN device the entry belongs to
+	VLAN         uint16     // 0: no VLAN
+	VNI          uint32     // VXLAN: the entry's own VNI, 0 when it is the device's
+	Permanent    bool       // never ages out: added by hand, or a port's own address
+	Self         bool       // in the device's own table (VXLAN), not the bridge's
+}
