@@ -7,3 +7,8 @@ require (
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/sys v0.30.0
 )
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

@@ -36,6 +36,9 @@ func (c *Conn) addr(typ, flags, index int, p netip.Prefix) error {
 	if p.Addr().Is6() {
 		msg.Flags = unix.IFA_F_NODAD
 	}
+	if p.Addr().IsLoopback() {
+		msg.Scope = unix.RT_SCOPE_HOST // as ip does; the kernel refuses 127/8 in scope global
+	}
 	_, err := c.exec(req, 0)
 	return err
 }

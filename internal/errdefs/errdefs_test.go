@@ -1,0 +1,47 @@
+package errdefs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestKernel(t *testing.T) {
+	for _, tc := range []struct {
+		errno    syscall.Errno
+		sentinel error
+	}{
+		{syscall.EEXIST, ErrExists}, {syscall.ENOENT, ErrNotFound}, {syscall.ENODEV, ErrNotFound},
+		{syscall.EINVAL, ErrInvalid}, {syscall.ERANGE, ErrInvalid}, {syscall.EADDRNOTAVAIL, ErrInvalid},
+		{syscall.EAFNOSUPPORT, ErrInvalid}, {syscall.EPERM, ErrPermission}, {syscall.EACCES, ErrPermission},
+		{syscall.EOPNOTSUPP, ErrNotSupported},
+	} {
+		// The extended ack message arrives wrapped around the errno.
+		err := Kernel(fmt.Errorf("%w: detail", tc.errno), "CAP_NET_ADMIN")
+		if !errors.Is(err, tc.sentinel) || !errors.Is(err, tc.errno) {
+			t.Errorf("Kernel(%v) = %v: want both %v and the errno", tc.errno, err, tc.sentinel)
+		}
+		if !strings.HasPrefix(err.Error(), tc.sentinel.Error()+": "+tc.errno.Error()) {
+			t.Errorf("Kernel(%v) reads %q", tc.errno, err)
+		}
+	}
+	if err := Kernel(syscall.EPERM, "CAP_NET_ADMIN"); !strings.Contains(err.Error(), "needs CAP_NET_ADMIN") {
+		t.Errorf("permission error %q does not name the capability", err)
+	}
+	plain := errors.New("plain")
+	if Kernel(plain, "") != plain || Kernel(nil, "") != nil {
+		t.Error("Kernel changed an error without an errno")
+	}
+	already := Invalid("bad %s", "x")
+	if Kernel(already, "") != already {
+		t.Error("Kernel wrapped an error that already carries a sentinel")
+	}
+}
+
+func ExampleKernel() {
+	err := fmt.Errorf("bridge: create br0: %w", Kernel(syscall.EEXIST, ""))
+	fmt.Println(err, errors.Is(err, ErrExists), errors.Is(err, syscall.EEXIST))
+	// Output: bridge: create br0: netnsx: already exists: file exists true true
+}

@@ -1,0 +1,5 @@
+package netnsx_test
+
+import "runtime"
+
+var runtimeGoexit = runtime.Goexit

@@ -1,0 +1,61 @@
+//go:build !linux
+
+package netnsx
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"runtime"
+	"time"
+)
+
+type nsSys struct{}
+
+// errNotSupported wraps ErrNotSupported for every call on an OS without network
+// namespaces.
+func errNotSupported(op string) error {
+	return fmt.Errorf("netnsx: %s: network namespaces need Linux, not %s: %w", op, runtime.GOOS, ErrNotSupported)
+}
+
+func resolve(ns *NS) (*NS, error) { return ns, errNotSupported("open host") }
+
+func Host() (*NS, error)                   { return nil, errNotSupported("open host") }
+func New(name string) (*NS, error)         { return nil, errNotSupported("new " + name) }
+func Open(name string) (*NS, error)        { return nil, errNotSupported("open " + name) }
+func OpenPath(path string) (*NS, error)    { return nil, errNotSupported("open " + path) }
+func List() ([]string, error)              { return nil, errNotSupported("list") }
+func Delete(name string) error             { return errNotSupported("delete " + name) }
+func (ns *NS) Close() error                { return nil }
+func (ns *NS) Delete() error               { return errNotSupported("delete") }
+func (ns *NS) Do(fn func() error) error    { return errNotSupported("do") }
+func (ns *NS) Start(cmd *exec.Cmd) error   { return errNotSupported("start") }
+func (ns *NS) Run(cmd *exec.Cmd) error     { return errNotSupported("run") }
+func (ns *NS) Link(string) (*Link, error)  { return nil, errNotSupported("link") }
+func (ns *NS) Links() ([]*Link, error)     { return nil, errNotSupported("links") }
+func (ns *NS) AddRoute(r Route) error      { return errNotSupported("add route") }
+func (ns *NS) Routes() ([]Route, error)    { return nil, errNotSupported("routes") }
+func (l *Link) Up() error                  { return errNotSupported("up") }
+func (l *Link) Down() error                { return errNotSupported("down") }
+func (l *Link) AddAddr(netip.Prefix) error { return errNotSupported("add address") }
+func (l *Link) SetMaster(*Link) error      { return errNotSupported("set master") }
+func (l *Link) SetMTU(int) error           { return errNotSupported("set mtu") }
+func (l *Link) Delete() error              { return errNotSupported("delete link") }
+func (l *Link) WaitReady(time.Duration) error {
+	return errNotSupported("wait for link")
+}
+func (l *Link) Addrs() ([]netip.Prefix, error) { return nil, errNotSupported("addresses") }
+func (l *Link) HardwareAddr() (net.HardwareAddr, error) {
+	return nil, errNotSupported("hardware address")
+}
+func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	return nil, errNotSupported("dial")
+}
+func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	return nil, errNotSupported("listen")
+}
+func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	return nil, errNotSupported("listen packet")
+}
