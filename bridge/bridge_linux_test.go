@@ -107,7 +107,7 @@ func TestIntegrationArticleTopology(t *testing.T) {
 	slices.Sort(names)
 	require.Equal(t, []string{"veth1", "veth2"}, names)
 
-	exchange(t, c1, c2, "172.16.1.3:8081") // container to container, the incident's port
+	exchange(t, c1, c2, "172.16.1.3:8081")   // container to container, the incident's port
 	exchange(t, c2, host, "172.16.1.1:8081") // container to the bridge's address
 
 	// After traffic the bridge has learned both containers; both views agree.

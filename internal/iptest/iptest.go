@@ -16,6 +16,7 @@ type Link struct {
 	Flags     []string `json:"flags"`
 	MTU       int      `json:"mtu"`
 	Operstate string   `json:"operstate"`
+	Qdisc     string   `json:"qdisc"`
 	Master    string   `json:"master"`
 	Address   string   `json:"address"`
 	Link      string   `json:"link"` // a veth's peer, when in the same namespace
