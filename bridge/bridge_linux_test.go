@@ -1,8 +1,6 @@
 package bridge_test
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,33 +29,6 @@ func addrsOf(l iptest.Link) []string {
 		}
 	}
 	return out
-}
-
-// exchange sends a line from one namespace to a listener in another and reads the echo.
-func exchange(t *testing.T, from, to *netnsx.NS, addr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	l, err := to.Listen(ctx, "tcp", addr)
-	require.NoError(t, err)
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		fmt.Fprint(c, "echo "+line)
-	}()
-	c, err := from.Dial(ctx, "tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
-	fmt.Fprintln(c, "ping")
-	got, err := bufio.NewReader(c).ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "echo ping\n", got)
 }
 
 // TestIntegrationArticleTopology builds "手动创建一个网络拓扑" and checks it with ip and
@@ -107,8 +77,8 @@ func TestIntegrationArticleTopology(t *testing.T) {
 	slices.Sort(names)
 	require.Equal(t, []string{"veth1", "veth2"}, names)
 
-	exchange(t, c1, c2, "172.16.1.3:8081")   // container to container, the incident's port
-	exchange(t, c2, host, "172.16.1.1:8081") // container to the bridge's address
+	netnsxtest.RequireTCP(t, c1, c2, "172.16.1.3:8081")   // container to container, the incident's port
+	netnsxtest.RequireTCP(t, c2, host, "172.16.1.1:8081") // container to the bridge's address
 
 	// After traffic the bridge has learned both containers; both views agree.
 	fdb, err := br.FDB()

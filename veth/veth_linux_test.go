@@ -1,14 +1,11 @@
 package veth_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -55,8 +52,8 @@ func TestIntegrationPairAcrossNamespaces(t *testing.T) {
 	require.Contains(t, addrs, pfx("10.0.0.1/24"))
 	require.Contains(t, addrs, pfx("fd00::1/64"))
 	require.Contains(t, addrsIn(t, a.Name()), "fd00::1/64", "ip sees the IPv6 address")
-	exchange(t, a, b, "10.0.0.2:8081")
-	exchange(t, b, a, "[fd00::1]:8081")
+	netnsxtest.RequireTCP(t, a, b, "10.0.0.2:8081")
+	netnsxtest.RequireTCP(t, b, a, "[fd00::1]:8081")
 
 	_, err = veth.Create(veth.Config{A: veth.End{NS: a, Name: "eth0"}, B: veth.End{NS: b, Name: "eth1"}})
 	require.ErrorIs(t, err, netnsx.ErrExists)
@@ -76,29 +73,6 @@ func addrsIn(t *testing.T, ns string) []string {
 		}
 	}
 	return out
-}
-
-// exchange makes one TCP round trip from one namespace to a listener in another.
-func exchange(t *testing.T, from, to *netnsx.NS, addr string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	l, err := to.Listen(ctx, "tcp", addr)
-	require.NoError(t, err)
-	defer l.Close()
-	go func() {
-		if c, err := l.Accept(); err == nil {
-			_, _ = io.Copy(c, c)
-			c.Close()
-		}
-	}()
-	c, err := from.Dial(ctx, "tcp", addr)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = c.Write([]byte("x"))
-	require.NoError(t, err)
-	b := make([]byte, 1)
-	_, err = io.ReadFull(c, b)
-	require.NoError(t, err)
 }
 
 func TestIntegrationPairInOneNamespace(t *testing.T) {

@@ -12,7 +12,10 @@
 package netnsxtest
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"io"
 	"fmt"
 	"os"
 	"strconv"
@@ -20,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nstopo/nstopo/netnsx"
 )
@@ -128,4 +132,43 @@ func startTime(pid int) uint64 {
 	}
 	v, _ := strconv.ParseUint(f[19], 10, 64)
 	return v
+}
+
+// RequireTCP makes one TCP round trip: it listens on addr inside to, dials addr from
+// inside from, sends a line and expects it echoed. It fails the test otherwise.
+func RequireTCP(tb testing.TB, from, to *netnsx.NS, addr string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := to.Listen(ctx, "tcp", addr)
+	if err != nil {
+		tb.Fatalf("netnsxtest: listen %s in %s: %v", addr, to, err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		_, _ = io.WriteString(c, line)
+	}()
+	c, err := from.Dial(ctx, "tcp", addr)
+	if err != nil {
+		tb.Fatalf("netnsxtest: dial %s from %s: %v", addr, from, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	const msg = "nstopo\n"
+	got, err := func() (string, error) {
+		if _, err := io.WriteString(c, msg); err != nil {
+			return "", err
+		}
+		return bufio.NewReader(c).ReadString('\n')
+	}()
+	if err != nil || got != msg {
+		tb.Fatalf("netnsxtest: TCP %s from %s to %s: got %q, %v", addr, from, to, got, err)
+	}
 }
