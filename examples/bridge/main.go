@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
+	"github.com/nstopo/nstopo/examples/internal/demo"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 )
@@ -97,8 +97,15 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 	built := time.Since(start)
 
 	// ip netns exec container-1 ping 172.16.1.3 — here a TCP exchange on the incident's port.
-	reply, err := exchange(c1, c2, "172.16.1.3:8081")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := demo.Echo(ctx, c2, "172.16.1.3:8081")
 	if err != nil {
+		return err
+	}
+	defer l.Close()
+	msg := "hello from container-1\n"
+	if err := demo.RoundTrip(ctx, c1, "172.16.1.3:8081", []byte(msg)); err != nil {
 		return err
 	}
 
@@ -108,42 +115,11 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "%s -> 172.16.1.3:8081 in %s: %q\n", n[1], n[2], reply)
+	fmt.Fprintf(w, "%s -> 172.16.1.3:8081 in %s: %q echoed\n", n[1], n[2], msg)
 	if keep {
 		fmt.Fprintf(w, "kept; look with `ip netns exec %s ip addr`, remove with -clean\n", n[1])
 	}
 	return nil
-}
-
-// exchange listens in to, dials from from, and returns what came back.
-func exchange(from, to *netnsx.NS, addr string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	l, err := to.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		fmt.Fprintf(c, "hello %s", line)
-	}()
-	c, err := from.Dial(ctx, "tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintln(c, "from container-1"); err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(c)
-	return string(b), err
 }
 
 // describe prints a namespace's links as `ip -br addr` would.

@@ -75,3 +75,42 @@ func (m *ndmsg) Serialize() []byte {
 func parseNdmsg(b []byte) ndmsg {
 	return ndmsg{family: b[0], index: int32(u32(b[4:])), state: u16(b[8:]), flags: b[10], typ: b[11]}
 }
+
+// NeighMode says how NeighAdd treats existing entries for the same key.
+type NeighMode int
+
+const (
+	NeighReplace NeighMode = iota // create or replace: `ip neigh replace`, `bridge fdb replace`
+	NeighAppend                   // add one more destination: `bridge fdb append`
+)
+
+// NeighAdd writes a neighbour or FDB entry. For AF_BRIDGE the key is the MAC (and, for
+// VXLAN, the destination with NeighAppend); otherwise the IP.
+func (c *Conn) NeighAdd(n Neigh, mode NeighMode) error {
+	flags := unix.NLM_F_CREATE | unix.NLM_F_ACK
+	if mode == NeighAppend {
+		flags |= unix.NLM_F_APPEND
+	} else {
+		flags |= unix.NLM_F_REPLACE
+	}
+	_, err := c.exec(c.neighRequest(unix.RTM_NEWNEIGH, flags, n), 0)
+	return err
+}
+
+// NeighDel removes the entry with n's key; for a VXLAN FDB entry with an IP, only that
+// destination.
+func (c *Conn) NeighDel(n Neigh) error {
+	_, err := c.exec(c.neighRequest(unix.RTM_DELNEIGH, unix.NLM_F_ACK, n), 0)
+	return err
+}
+
+func (c *Conn) neighRequest(typ, flags int, n Neigh) *nl.NetlinkRequest {
+	req := c.request(typ, flags, &ndmsg{family: uint8(n.Family), index: int32(n.Index), state: n.State, flags: n.Flags})
+	if n.HardwareAddr != nil {
+		req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, n.HardwareAddr))
+	}
+	if n.IP.IsValid() {
+		req.AddData(nl.NewRtAttr(unix.NDA_DST, n.IP.AsSlice()))
+	}
+	return req
+}

@@ -1,0 +1,69 @@
+// Package demo holds what the examples share: an echo service inside a namespace and a
+// client that checks the echo, the way the article's incident was tested (TCP on 8081).
+package demo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+// Echo listens on addr inside ns and echoes every connection until the returned
+// listener is closed.
+func Echo(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
+	l, err := ns.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return l, nil
+}
+
+// RoundTrip dials addr from inside ns, sends payload, and checks that exactly the same
+// bytes come back.
+func RoundTrip(ctx context.Context, ns *netnsx.NS, addr string, payload []byte) error {
+	c, err := ns.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(payload)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		errc <- err
+	}()
+	got, err := io.ReadAll(c)
+	if werr := <-errc; werr != nil {
+		return fmt.Errorf("send to %s: %w", addr, werr)
+	}
+	if err != nil {
+		return fmt.Errorf("read from %s: %w", addr, err)
+	}
+	if !bytes.Equal(got, payload) {
+		return fmt.Errorf("%s echoed %d bytes, want the %d sent", addr, len(got), len(payload))
+	}
+	return nil
+}

@@ -1,0 +1,368 @@
+package vxlan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/fdb"
+	"github.com/nstopo/nstopo/internal/rtnl"
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+// zeroMAC is the key of flood entries: frames with no better entry go to every VTEP
+// listed under it.
+var zeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+
+// Create creates a VXLAN device in ns (nil: the host), attaches it to its master, adds
+// its addresses and brings it up. If any step fails, the device is removed.
+func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, err)
+	}
+	if m := cfg.Master; m != nil && !rtnl.SameNS(ns, m.NS()) {
+		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
+	}
+	var dev *Device
+	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, Up: true, Kind: "vxlan", Data: data(&cfg)}
+		if cfg.Underlay != "" {
+			u, err := c.LinkByName(cfg.Underlay)
+			if err != nil {
+				return fmt.Errorf("underlay %s: %w", cfg.Underlay, err)
+			}
+			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_VXLAN_LINK, nl.Uint32Attr(uint32(u.Index))))
+		}
+		if cfg.Master != nil {
+			spec.Master = cfg.Master.Index()
+		}
+		if err := fault.Step("vxlan.create: link"); err != nil {
+			return err
+		}
+		l, err := c.LinkAdd(spec)
+		if err != nil {
+			return err
+		}
+		for _, p := range cfg.Addrs {
+			err = fault.Step("vxlan.create: address")
+			if err == nil {
+				err = c.AddrAdd(l.Index, p)
+			}
+			if err != nil {
+				_ = c.LinkDel(l.Index)
+				return fmt.Errorf("address %s: %w", p, err)
+			}
+		}
+		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: cfg.is6()}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+	}
+	return dev, nil
+}
+
+// data encodes the config as IFLA_INFO_DATA, every field explicit so that the kernel's
+// defaults never decide for us.
+func data(cfg *Config) []*nl.RtAttr {
+	learning := uint8(1)
+	if cfg.DisableLearning {
+		learning = 0
+	}
+	port := cfg.Port
+	if port == 0 {
+		port = LinuxPort
+	}
+	attrs := []*nl.RtAttr{
+		nl.NewRtAttr(unix.IFLA_VXLAN_ID, nl.Uint32Attr(cfg.VNI)),
+		nl.NewRtAttr(unix.IFLA_VXLAN_PORT, nl.Uint16Attr(nl.Swap16(port))),
+		nl.NewRtAttr(unix.IFLA_VXLAN_LEARNING, nl.Uint8Attr(learning)),
+		nl.NewRtAttr(unix.IFLA_VXLAN_TTL, nl.Uint8Attr(cfg.TTL)),
+	}
+	if cfg.Proxy {
+		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_VXLAN_PROXY, nl.Uint8Attr(1)))
+	}
+	if a := cfg.Local; a.IsValid() {
+		attrs = append(attrs, nl.NewRtAttr(pick(a, unix.IFLA_VXLAN_LOCAL, unix.IFLA_VXLAN_LOCAL6), a.AsSlice()))
+	}
+	if a := cfg.Group; a.IsValid() {
+		attrs = append(attrs, nl.NewRtAttr(pick(a, unix.IFLA_VXLAN_GROUP, unix.IFLA_VXLAN_GROUP6), a.AsSlice()))
+	}
+	return attrs
+}
+
+func pick(a netip.Addr, v4, v6 int) int {
+	if a.Is4() {
+		return v4
+	}
+	return v6
+}
+
+// Info is what the kernel reports of a VXLAN device's configuration.
+type Info struct {
+	VNI             uint32
+	Port            uint16
+	Underlay        int // the underlay's index; 0: none
+	Local, Group    netip.Addr
+	DisableLearning bool
+	Proxy           bool
+}
+
+// ParseInfo decodes a VXLAN link's IFLA_INFO_DATA.
+func ParseInfo(b []byte) Info {
+	a := rtnl.ParseAttrs(b)
+	inf := Info{VNI: rtnl.U32(a[unix.IFLA_VXLAN_ID]), Underlay: int(rtnl.U32(a[unix.IFLA_VXLAN_LINK]))}
+	if p := a[unix.IFLA_VXLAN_PORT]; len(p) == 2 {
+		inf.Port = uint16(p[0])<<8 | uint16(p[1])
+	}
+	if v := a[unix.IFLA_VXLAN_LEARNING]; len(v) == 1 {
+		inf.DisableLearning = v[0] == 0
+	}
+	if v := a[unix.IFLA_VXLAN_PROXY]; len(v) == 1 {
+		inf.Proxy = v[0] != 0
+	}
+	for _, k := range []uint16{unix.IFLA_VXLAN_LOCAL, unix.IFLA_VXLAN_LOCAL6} {
+		if ip, ok := netip.AddrFromSlice(a[k]); ok {
+			inf.Local = ip
+		}
+	}
+	for _, k := range []uint16{unix.IFLA_VXLAN_GROUP, unix.IFLA_VXLAN_GROUP6} {
+		if ip, ok := netip.AddrFromSlice(a[k]); ok && !ip.IsUnspecified() {
+			inf.Group = ip
+		}
+	}
+	return inf
+}
+
+// Open returns the VXLAN device called name in ns (nil: the host). A link that is not a
+// VXLAN device is ErrInvalid.
+func Open(ns *netnsx.NS, name string) (*Device, error) {
+	if _, err := ns.Link(name); err != nil { // validates the name, maps not-found
+		return nil, fmt.Errorf("vxlan: open: %w", err)
+	}
+	var dev *Device
+	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+		l, err := c.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if l.Kind != "vxlan" {
+			return errdefs.Invalid("%s is a %q link, not a VXLAN device", name, l.Kind)
+		}
+		inf := ParseInfo(l.Data)
+		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: inf.Local.Is6() || inf.Group.Is6()}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vxlan: open %s: %w", name, errdefs.Kernel(err, ""))
+	}
+	return dev, nil
+}
+
+// use runs fn with the device's connection; errors read "vxlan: op dev: ...".
+func (d *Device) use(op string, fn func(c *rtnl.Conn) error) error {
+	if d == nil || d.Link == nil {
+		return fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("nil device"))
+	}
+	err := rtnl.UseNS(d.NS(), func(c *rtnl.Conn, _ int) error { return fn(c) })
+	if err != nil {
+		return fmt.Errorf("vxlan: %s %s: %w", op, d.Name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
+	}
+	return nil
+}
+
+// selfEntry is an entry in the device's own forwarding table.
+func (d *Device) selfEntry(mac net.HardwareAddr, dst netip.Addr) rtnl.Neigh {
+	return rtnl.Neigh{Family: unix.AF_BRIDGE, Index: d.Index(), State: unix.NUD_PERMANENT, Flags: unix.NTF_SELF, HardwareAddr: mac, IP: dst}
+}
+
+// AddRemote adds a VTEP to the flood list, as
+// `bridge fdb append 00:00:00:00:00:00 dst VTEP dev NAME` does. Adding one already
+// listed is not an error.
+func (d *Device) AddRemote(vtep netip.Addr) error {
+	if err := d.checkVTEP(vtep); err != nil {
+		return fmt.Errorf("vxlan: add remote %s to %s: %w", vtep, d.Name(), err)
+	}
+	return d.use("add remote "+vtep.String()+" to", func(c *rtnl.Conn) error {
+		return ignore(c.NeighAdd(d.selfEntry(zeroMAC, vtep), rtnl.NeighAppend), unix.EEXIST)
+	})
+}
+
+// RemoveRemote removes a VTEP from the flood list. Removing one not listed is
+// ErrNotFound.
+func (d *Device) RemoveRemote(vtep netip.Addr) error {
+	if err := d.checkVTEP(vtep); err != nil {
+		return fmt.Errorf("vxlan: remove remote %s from %s: %w", vtep, d.Name(), err)
+	}
+	return d.use("remove remote "+vtep.String()+" from", func(c *rtnl.Conn) error {
+		return c.NeighDel(d.selfEntry(zeroMAC, vtep))
+	})
+}
+
+// Remotes returns the flood list.
+func (d *Device) Remotes() ([]netip.Addr, error) {
+	var out []netip.Addr
+	err := d.use("remotes of", func(c *rtnl.Conn) (err error) {
+		out, err = remotes(c, d.Index())
+		return err
+	})
+	return out, err
+}
+
+func remotes(c *rtnl.Conn, index int) ([]netip.Addr, error) {
+	ns, err := c.Neighs(unix.AF_BRIDGE)
+	var out []netip.Addr
+	for _, n := range ns {
+		if n.Index == index && n.IP.IsValid() && bytes.Equal(n.HardwareAddr, zeroMAC) {
+			out = append(out, n.IP)
+		}
+	}
+	return out, err
+}
+
+// SetRemotes makes the flood list exactly vteps: it adds the missing and removes the
+// stale, leaving the rest untouched. An empty list removes every remote.
+func (d *Device) SetRemotes(vteps []netip.Addr) error {
+	want := make(map[netip.Addr]bool, len(vteps))
+	for _, v := range vteps {
+		if err := d.checkVTEP(v); err != nil {
+			return fmt.Errorf("vxlan: set remotes of %s: %w", d.Name(), err)
+		}
+		want[v] = true
+	}
+	return d.use("set remotes of", func(c *rtnl.Conn) error {
+		have, err := remotes(c, d.Index())
+		if err != nil {
+			return err
+		}
+		for _, h := range have {
+			if want[h] {
+				delete(want, h)
+			} else if err := ignore(c.NeighDel(d.selfEntry(zeroMAC, h)), unix.ENOENT); err != nil {
+				return fmt.Errorf("remove %s: %w", h, err)
+			}
+		}
+		for _, v := range vteps { // in the caller's order
+			if want[v] {
+				if err := ignore(c.NeighAdd(d.selfEntry(zeroMAC, v), rtnl.NeighAppend), unix.EEXIST); err != nil {
+					return fmt.Errorf("add %s: %w", v, err)
+				}
+				delete(want, v)
+			}
+		}
+		return nil
+	})
+}
+
+// AddFDB sends frames for mac to one VTEP, as
+// `bridge fdb replace MAC dst VTEP dev NAME self permanent` does. When the device is a
+// bridge port, the bridge gets a static entry for mac on it too, so the bridge forwards
+// to the device instead of flooding every port.
+func (d *Device) AddFDB(mac net.HardwareAddr, vtep netip.Addr) error {
+	if err := unicastMAC(mac); err != nil {
+		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.Name(), err)
+	}
+	if err := d.checkVTEP(vtep); err != nil {
+		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.Name(), err)
+	}
+	return d.use("add fdb "+mac.String()+" to", func(c *rtnl.Conn) error {
+		if err := c.NeighAdd(d.selfEntry(mac, vtep), rtnl.NeighReplace); err != nil {
+			return err
+		}
+		l, err := c.LinkByIndex(d.Index())
+		if err != nil || l.Master == 0 {
+			return err
+		}
+		return c.NeighAdd(masterEntry(d.Index(), mac), rtnl.NeighReplace)
+	})
+}
+
+// masterEntry is a static entry in the bridge's table ("master static"); NUD_PERMANENT
+// there would mean "local", delivered to the bridge itself.
+func masterEntry(index int, mac net.HardwareAddr) rtnl.Neigh {
+	return rtnl.Neigh{Family: unix.AF_BRIDGE, Index: index, State: unix.NUD_NOARP, Flags: unix.NTF_MASTER, HardwareAddr: mac}
+}
+
+// RemoveFDB removes the entries for mac that AddFDB made.
+func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
+	if err := unicastMAC(mac); err != nil {
+		return fmt.Errorf("vxlan: remove fdb %s from %s: %w", mac, d.Name(), err)
+	}
+	return d.use("remove fdb "+mac.String()+" from", func(c *rtnl.Conn) error {
+		if err := c.NeighDel(d.selfEntry(mac, netip.Addr{})); err != nil {
+			return err
+		}
+		return ignore(c.NeighDel(masterEntry(d.Index(), mac)), unix.ENOENT)
+	})
+}
+
+// FDB returns the device's forwarding entries — flood entries (all-zero MAC), static
+// and learned ones, and, for a bridge port, the bridge's entries on it (Self false) — as
+// `bridge fdb show dev NAME` lists them.
+func (d *Device) FDB() ([]netnsx.FDBEntry, error) {
+	var out []netnsx.FDBEntry
+	err := d.use("fdb of", func(c *rtnl.Conn) (err error) {
+		out, err = fdb.List(c, func(n *rtnl.Neigh) bool { return n.Index == d.Index() })
+		return err
+	})
+	return out, err
+}
+
+// AddNeighbor adds a permanent neighbour entry on the device, as
+// `ip neigh replace IP lladdr MAC dev NAME nud permanent` does: with Proxy, the device
+// answers ARP (IPv4) and neighbour solicitations (IPv6) for ip from it.
+func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
+	if err := neighborArgs(ip, mac); err != nil {
+		return fmt.Errorf("vxlan: add neighbor %s to %s: %w", ip, d.Name(), err)
+	}
+	return d.use("add neighbor "+ip.String()+" to", func(c *rtnl.Conn) error {
+		return c.NeighAdd(neighEntry(d.Index(), ip, mac), rtnl.NeighReplace)
+	})
+}
+
+// RemoveNeighbor removes a neighbour entry from the device.
+func (d *Device) RemoveNeighbor(ip netip.Addr) error {
+	if err := unicast("IP", ip); err != nil {
+		return fmt.Errorf("vxlan: remove neighbor %s from %s: %w", ip, d.Name(), err)
+	}
+	return d.use("remove neighbor "+ip.String()+" from", func(c *rtnl.Conn) error {
+		return c.NeighDel(neighEntry(d.Index(), ip, nil))
+	})
+}
+
+func neighborArgs(ip netip.Addr, mac net.HardwareAddr) error {
+	if err := unicast("IP", ip); err != nil {
+		return err
+	}
+	return unicastMAC(mac)
+}
+
+func neighEntry(index int, ip netip.Addr, mac net.HardwareAddr) rtnl.Neigh {
+	fam := unix.AF_INET
+	if ip.Is6() {
+		fam = unix.AF_INET6
+	}
+	return rtnl.Neigh{Family: fam, Index: index, State: unix.NUD_PERMANENT, HardwareAddr: mac, IP: ip}
+}
+
+func (d *Device) checkVTEP(v netip.Addr) error {
+	if d == nil || d.Link == nil {
+		return errdefs.Invalid("nil device")
+	}
+	return vtep(v, d.ipv6)
+}
+
+// ignore drops one errno that means "already as asked".
+func ignore(err error, errno unix.Errno) error {
+	if errors.Is(err, errno) {
+		return nil
+	}
+	return err
+}
