@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/rtnl"
@@ -252,4 +254,45 @@ func (l *Link) Delete() error {
 // queueing attached. A veth that was just brought up drops packets until then.
 func (l *Link) WaitReady(timeout time.Duration) error {
 	return l.use("wait for", func(c *rtnl.Conn) error { return rtnl.WaitReady(c, l.index, timeout) })
+}
+
+// AddNeighbor adds or replaces a permanent neighbour (ARP or NDP) entry on the link, as
+// `ip neigh replace IP lladdr MAC dev NAME nud permanent` does. Permanent entries do not
+// count against the kernel's neighbour-table limits (gc_thresh3, 1024 by default),
+// which are shared by every namespace on the machine.
+func (l *Link) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
+	if err := checkNeighbor(ip, mac); err != nil {
+		return fmt.Errorf("netnsx: add neighbor %s to %s: %w", ip, l, err)
+	}
+	return l.use("add neighbor "+ip.String()+" to", func(c *rtnl.Conn) error {
+		return c.NeighAdd(neighEntry(l.index, ip, mac), rtnl.NeighReplace)
+	})
+}
+
+// RemoveNeighbor removes the neighbour entry for ip from the link.
+func (l *Link) RemoveNeighbor(ip netip.Addr) error {
+	if err := checkNeighbor(ip, nil); err != nil {
+		return fmt.Errorf("netnsx: remove neighbor %s from %s: %w", ip, l, err)
+	}
+	return l.use("remove neighbor "+ip.String()+" from", func(c *rtnl.Conn) error {
+		return c.NeighDel(neighEntry(l.index, ip, nil))
+	})
+}
+
+func checkNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
+	if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() || ip.Is4In6() || ip.Zone() != "" {
+		return errdefs.Invalid("IP %s is not a unicast address", ip)
+	}
+	if mac == nil {
+		return nil
+	}
+	return check.MAC("MAC", mac)
+}
+
+func neighEntry(index int, ip netip.Addr, mac net.HardwareAddr) rtnl.Neigh {
+	fam := unix.AF_INET
+	if ip.Is6() {
+		fam = unix.AF_INET6
+	}
+	return rtnl.Neigh{Family: fam, Index: index, State: unix.NUD_PERMANENT, HardwareAddr: mac, IP: ip}
 }

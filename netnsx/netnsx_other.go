@@ -46,7 +46,11 @@ func (l *Link) Delete() error              { return errNotSupported("delete link
 func (l *Link) WaitReady(time.Duration) error {
 	return errNotSupported("wait for link")
 }
-func (l *Link) Addrs() ([]netip.Prefix, error) { return nil, errNotSupported("addresses") }
+func (l *Link) AddNeighbor(netip.Addr, net.HardwareAddr) error {
+	return errNotSupported("add neighbor")
+}
+func (l *Link) RemoveNeighbor(netip.Addr) error { return errNotSupported("remove neighbor") }
+func (l *Link) Addrs() ([]netip.Prefix, error)  { return nil, errNotSupported("addresses") }
 func (l *Link) HardwareAddr() (net.HardwareAddr, error) {
 	return nil, errNotSupported("hardware address")
 }

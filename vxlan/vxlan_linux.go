@@ -105,16 +105,6 @@ func pick(a netip.Addr, v4, v6 int) int {
 	return v6
 }
 
-// Info is what the kernel reports of a VXLAN device's configuration.
-type Info struct {
-	VNI             uint32
-	Port            uint16
-	Underlay        int // the underlay's index; 0: none
-	Local, Group    netip.Addr
-	DisableLearning bool
-	Proxy           bool
-}
-
 // ParseInfo decodes a VXLAN link's IFLA_INFO_DATA.
 func ParseInfo(b []byte) Info {
 	a := rtnl.ParseAttrs(b)
@@ -319,37 +309,13 @@ func (d *Device) FDB() ([]netnsx.FDBEntry, error) {
 // `ip neigh replace IP lladdr MAC dev NAME nud permanent` does: with Proxy, the device
 // answers ARP (IPv4) and neighbour solicitations (IPv6) for ip from it.
 func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
-	if err := neighborArgs(ip, mac); err != nil {
+	if d == nil || d.Link == nil {
+		return fmt.Errorf("vxlan: add neighbor: %w", errdefs.Invalid("nil device"))
+	}
+	if err := unicastMAC(mac); err != nil {
 		return fmt.Errorf("vxlan: add neighbor %s to %s: %w", ip, d.Name(), err)
 	}
-	return d.use("add neighbor "+ip.String()+" to", func(c *rtnl.Conn) error {
-		return c.NeighAdd(neighEntry(d.Index(), ip, mac), rtnl.NeighReplace)
-	})
-}
-
-// RemoveNeighbor removes a neighbour entry from the device.
-func (d *Device) RemoveNeighbor(ip netip.Addr) error {
-	if err := unicast("IP", ip); err != nil {
-		return fmt.Errorf("vxlan: remove neighbor %s from %s: %w", ip, d.Name(), err)
-	}
-	return d.use("remove neighbor "+ip.String()+" from", func(c *rtnl.Conn) error {
-		return c.NeighDel(neighEntry(d.Index(), ip, nil))
-	})
-}
-
-func neighborArgs(ip netip.Addr, mac net.HardwareAddr) error {
-	if err := unicast("IP", ip); err != nil {
-		return err
-	}
-	return unicastMAC(mac)
-}
-
-func neighEntry(index int, ip netip.Addr, mac net.HardwareAddr) rtnl.Neigh {
-	fam := unix.AF_INET
-	if ip.Is6() {
-		fam = unix.AF_INET6
-	}
-	return rtnl.Neigh{Family: fam, Index: index, State: unix.NUD_PERMANENT, HardwareAddr: mac, IP: ip}
+	return d.Link.AddNeighbor(ip, mac)
 }
 
 func (d *Device) checkVTEP(v netip.Addr) error {

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
-	"github.com/nstopo/nstopo/examples/internal/demo"
+	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 )
@@ -99,13 +99,13 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 	// ip netns exec container-1 ping 172.16.1.3 — here a TCP exchange on the incident's port.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := demo.Echo(ctx, c2, "172.16.1.3:8081")
+	l, err := echo.Serve(ctx, c2, "172.16.1.3:8081")
 	if err != nil {
 		return err
 	}
 	defer l.Close()
 	msg := "hello from container-1\n"
-	if err := demo.RoundTrip(ctx, c1, "172.16.1.3:8081", []byte(msg)); err != nil {
+	if err := echo.RoundTrip(ctx, c1, "172.16.1.3:8081", []byte(msg)); err != nil {
 		return err
 	}
 

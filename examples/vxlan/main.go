@@ -16,7 +16,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/nstopo/nstopo/examples/internal/demo"
+	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
@@ -81,13 +81,13 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 	// ping -c4 192.168.200.2 from host1 — here a TCP exchange over the overlay.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := demo.Echo(ctx, hosts[1], "192.168.200.2:8081")
+	l, err := echo.Serve(ctx, hosts[1], "192.168.200.2:8081")
 	if err != nil {
 		return err
 	}
 	defer l.Close()
 	msg := "hello from host1\n"
-	if err := demo.RoundTrip(ctx, hosts[0], "192.168.200.2:8081", []byte(msg)); err != nil {
+	if err := echo.RoundTrip(ctx, hosts[0], "192.168.200.2:8081", []byte(msg)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "built in %v: vxlan0 (VNI 42, UDP %d) on %s and %s, flooding to each other over eth0\n",

@@ -12,11 +12,10 @@
 package netnsxtest
 
 import (
-	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
@@ -134,41 +134,28 @@ func startTime(pid int) uint64 {
 	return v
 }
 
-// RequireTCP makes one TCP round trip: it listens on addr inside to, dials addr from
-// inside from, sends a line and expects it echoed. It fails the test otherwise.
+// RequireTCP makes one small TCP round trip: it listens on addr inside to, dials addr
+// from inside from, and expects what it sent echoed back. It fails the test otherwise.
 func RequireTCP(tb testing.TB, from, to *netnsx.NS, addr string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	RequireTransfer(tb, from, to, addr, 64)
+}
+
+// RequireTransfer is RequireTCP with size random bytes each way: a bulk transfer, which
+// fails where small packets pass but full-sized ones do not (an MTU too large for the
+// path, say).
+func RequireTransfer(tb testing.TB, from, to *netnsx.NS, addr string, size int) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := to.Listen(ctx, "tcp", addr)
+	l, err := echo.Serve(ctx, to, addr)
 	if err != nil {
 		tb.Fatalf("netnsxtest: listen %s in %s: %v", addr, to, err)
 	}
 	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		_, _ = io.WriteString(c, line)
-	}()
-	c, err := from.Dial(ctx, "tcp", addr)
-	if err != nil {
-		tb.Fatalf("netnsxtest: dial %s from %s: %v", addr, from, err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	const msg = "nstopo\n"
-	got, err := func() (string, error) {
-		if _, err := io.WriteString(c, msg); err != nil {
-			return "", err
-		}
-		return bufio.NewReader(c).ReadString('\n')
-	}()
-	if err != nil || got != msg {
-		tb.Fatalf("netnsxtest: TCP %s from %s to %s: got %q, %v", addr, from, to, got, err)
+	payload := make([]byte, size)
+	_, _ = rand.Read(payload)
+	if err := echo.RoundTrip(ctx, from, addr, payload); err != nil {
+		tb.Fatalf("netnsxtest: %d bytes over TCP from %s to %s: %v", size, from, addr, err)
 	}
 }

@@ -1,6 +1,6 @@
-// Package demo holds what the examples share: an echo service inside a namespace and a
-// client that checks the echo, the way the article's incident was tested (TCP on 8081).
-package demo
+// Package echo is a TCP echo service inside a namespace and a client that checks the
+// echo: how the examples and netnsxtest prove that traffic crosses a topology.
+package echo
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Echo listens on addr inside ns and echoes every connection until the returned
+// Serve listens on addr inside ns and echoes every connection until the returned
 // listener is closed.
-func Echo(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
+func Serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
 	l, err := ns.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
