@@ -31,7 +31,8 @@ type Config struct {
 	DisableLearning bool // false: learn remote MACs from received packets, as ip does
 	Proxy           bool // answer ARP and neighbour solicitations from the neighbour table
 	TTL             uint8
-	MTU             int // 0: derived by the kernel from the underlay
+	MTU             int              // 0: derived by the kernel from the underlay
+	HardwareAddr    net.HardwareAddr // nil: the kernel picks a random one
 
 	Addrs  []netip.Prefix // added after creation
 	Master *netnsx.Link   // a bridge in the same namespace to attach to; nil: none
@@ -72,6 +73,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := check.Prefixes("Addrs", c.Addrs); err != nil {
+		return err
+	}
+	if err := check.MAC("HardwareAddr", c.HardwareAddr); err != nil {
 		return err
 	}
 	if m := c.Master; m != nil && m.Kind() != "bridge" {

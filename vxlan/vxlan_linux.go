@@ -32,7 +32,7 @@ func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 	}
 	var dev *Device
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
-		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, Up: true, Kind: "vxlan", Data: data(&cfg)}
+		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, HardwareAddr: cfg.HardwareAddr, Up: true, Kind: "vxlan", Data: data(&cfg)}
 		if cfg.Underlay != "" {
 			u, err := c.LinkByName(cfg.Underlay)
 			if err != nil {
@@ -156,6 +156,14 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 	return dev, nil
 }
 
+// name is the device's name, safe on a nil device for error messages.
+func (d *Device) name() string {
+	if d == nil || d.Link == nil {
+		return "<nil>"
+	}
+	return d.Link.Name()
+}
+
 // use runs fn with the device's connection; errors read "vxlan: op dev: ...".
 func (d *Device) use(op string, fn func(c *rtnl.Conn) error) error {
 	if d == nil || d.Link == nil {
@@ -163,7 +171,7 @@ func (d *Device) use(op string, fn func(c *rtnl.Conn) error) error {
 	}
 	err := rtnl.UseNS(d.NS(), func(c *rtnl.Conn, _ int) error { return fn(c) })
 	if err != nil {
-		return fmt.Errorf("vxlan: %s %s: %w", op, d.Name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return fmt.Errorf("vxlan: %s %s: %w", op, d.name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return nil
 }
@@ -178,18 +186,18 @@ func (d *Device) selfEntry(mac net.HardwareAddr, dst netip.Addr) rtnl.Neigh {
 // listed is not an error.
 func (d *Device) AddRemote(vtep netip.Addr) error {
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: add remote %s to %s: %w", vtep, d.Name(), err)
+		return fmt.Errorf("vxlan: add remote %s to %s: %w", vtep, d.name(), err)
 	}
 	return d.use("add remote "+vtep.String()+" to", func(c *rtnl.Conn) error {
 		return ignore(c.NeighAdd(d.selfEntry(zeroMAC, vtep), rtnl.NeighAppend), unix.EEXIST)
 	})
 }
 
-// RemoveRemote removes a VTEP from the flood list. Removing one not listed is
-// ErrNotFound.
+// RemoveRemote removes a VTEP from the flood list. Removing one not listed is not an
+// error, as with the kernel.
 func (d *Device) RemoveRemote(vtep netip.Addr) error {
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: remove remote %s from %s: %w", vtep, d.Name(), err)
+		return fmt.Errorf("vxlan: remove remote %s from %s: %w", vtep, d.name(), err)
 	}
 	return d.use("remove remote "+vtep.String()+" from", func(c *rtnl.Conn) error {
 		return c.NeighDel(d.selfEntry(zeroMAC, vtep))
@@ -223,7 +231,7 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 	want := make(map[netip.Addr]bool, len(vteps))
 	for _, v := range vteps {
 		if err := d.checkVTEP(v); err != nil {
-			return fmt.Errorf("vxlan: set remotes of %s: %w", d.Name(), err)
+			return fmt.Errorf("vxlan: set remotes of %s: %w", d.name(), err)
 		}
 		want[v] = true
 	}
@@ -257,10 +265,10 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 // to the device instead of flooding every port.
 func (d *Device) AddFDB(mac net.HardwareAddr, vtep netip.Addr) error {
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.Name(), err)
+		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.name(), err)
 	}
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.Name(), err)
+		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.name(), err)
 	}
 	return d.use("add fdb "+mac.String()+" to", func(c *rtnl.Conn) error {
 		if err := c.NeighAdd(d.selfEntry(mac, vtep), rtnl.NeighReplace); err != nil {
@@ -283,10 +291,14 @@ func masterEntry(index int, mac net.HardwareAddr) rtnl.Neigh {
 // RemoveFDB removes the entries for mac that AddFDB made.
 func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: remove fdb %s from %s: %w", mac, d.Name(), err)
+		return fmt.Errorf("vxlan: remove fdb %s from %s: %w", mac, d.name(), err)
 	}
 	return d.use("remove fdb "+mac.String()+" from", func(c *rtnl.Conn) error {
 		if err := c.NeighDel(d.selfEntry(mac, netip.Addr{})); err != nil {
+			return err
+		}
+		l, err := c.LinkByIndex(d.Index())
+		if err != nil || l.Master == 0 {
 			return err
 		}
 		return ignore(c.NeighDel(masterEntry(d.Index(), mac)), unix.ENOENT)
@@ -313,7 +325,7 @@ func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
 		return fmt.Errorf("vxlan: add neighbor: %w", errdefs.Invalid("nil device"))
 	}
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: add neighbor %s to %s: %w", ip, d.Name(), err)
+		return fmt.Errorf("vxlan: add neighbor %s to %s: %w", ip, d.name(), err)
 	}
 	return d.Link.AddNeighbor(ip, mac)
 }
