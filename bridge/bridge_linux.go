@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fault"
 	"github.com/nstopo/nstopo/internal/fdb"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
@@ -28,22 +27,9 @@ func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 		if cfg.VLANFiltering {
 			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_BR_VLAN_FILTERING, nl.Uint8Attr(1)))
 		}
-		if err := fault.Step("bridge.create: link"); err != nil {
-			return err
-		}
-		l, err := c.LinkAdd(spec)
+		l, err := c.CreateLink("bridge.create", spec, cfg.Addrs)
 		if err != nil {
 			return err
-		}
-		for _, p := range cfg.Addrs {
-			err = fault.Step("bridge.create: address")
-			if err == nil {
-				err = c.AddrAdd(l.Index, p)
-			}
-			if err != nil {
-				_ = c.LinkDel(l.Index)
-				return fmt.Errorf("address %s: %w", p, err)
-			}
 		}
 		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
 		return nil

@@ -70,11 +70,17 @@ func Host() (*NS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netnsx: open host: %w", errdefs.Kernel(err, ""))
 	}
-	ns := &NS{path: fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd)}
+	ns := newNS("", fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd))
 	if err := ns.attach(os.NewFile(uintptr(fd), ns.path)); err != nil {
 		return nil, fmt.Errorf("netnsx: open host: %w", err)
 	}
 	return ns, nil
+}
+
+func newNS(name, path string) *NS {
+	ns := &NS{name: name, path: path}
+	ns.drained.L = &ns.mu
+	return ns
 }
 
 // attach adopts f as the namespace's file and opens its netlink socket inside it.
@@ -124,7 +130,7 @@ func create(name string) (_ *NS, err error) {
 		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, capsHint))
 	}
 	unix.Close(fd)
-	ns := &NS{name: name, path: path}
+	ns := newNS(name, path)
 	mounted := false
 	defer func() {
 		if err != nil {
@@ -250,7 +256,7 @@ func openPath(path string) (*NS, error) {
 		f.Close()
 		return nil, errdefs.Invalid("%s is not a network namespace", path)
 	}
-	ns := &NS{path: path}
+	ns := newNS("", path)
 	if err := ns.attach(f); err != nil {
 		return nil, err
 	}
@@ -303,6 +309,9 @@ func (ns *NS) Close() error {
 		return nil
 	}
 	ns.closed = true
+	for ns.refs > 0 {
+		ns.drained.Wait()
+	}
 	ns.sys.conn.Close()
 	return ns.sys.file.Close()
 }
@@ -339,11 +348,20 @@ func (ns *NS) use(op string, obj fmt.Stringer, fn func(c *rtnl.Conn, fd int) err
 }
 
 func (ns *NS) useRaw(fn func(c *rtnl.Conn, fd int) error) error {
-	ns.mu.RLock()
-	defer ns.mu.RUnlock()
+	ns.mu.Lock()
 	if ns.closed {
+		ns.mu.Unlock()
 		return closedErr
 	}
+	ns.refs++
+	ns.mu.Unlock()
+	defer func() {
+		ns.mu.Lock()
+		if ns.refs--; ns.refs == 0 && ns.closed {
+			ns.drained.Broadcast()
+		}
+		ns.mu.Unlock()
+	}()
 	return fn(ns.sys.conn, int(ns.sys.file.Fd()))
 }
 

@@ -302,3 +302,34 @@ func TestIntegrationRoutes(t *testing.T) {
 	require.Contains(t, mine, "10.79.0.0/16 10.77.0.2 lo")
 	require.Contains(t, mine, "10.78.0.0/16  lo")
 }
+
+// TestIntegrationCloseWhileInUse closes a handle under concurrent use: every call either
+// completes or fails with ErrClosed, and none reaches a closed socket.
+func TestIntegrationCloseWhileInUse(t *testing.T) {
+	ns := netnsxtest.New(t)
+	var wg sync.WaitGroup
+	var ok, closed sync.Map
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				_, err := ns.Links()
+				switch {
+				case err == nil:
+					ok.Store(w, true)
+				case errors.Is(err, netnsx.ErrClosed):
+					closed.Store(w, true)
+					return
+				default:
+					t.Errorf("Links during Close: %v", err)
+					return
+				}
+			}
+		}(w)
+	}
+	require.NoError(t, ns.Close())
+	wg.Wait()
+	_, err := ns.Links()
+	require.ErrorIs(t, err, netnsx.ErrClosed)
+}

@@ -13,9 +13,13 @@ type NS struct {
 	path   string
 	shared bool // the package's own host handle: Close does nothing
 
-	mu     sync.RWMutex
-	closed bool
-	sys    nsSys // what the platform keeps: the namespace fd and its netlink socket
+	// Calls hold a reference while they use sys; Close marks the handle closed at once,
+	// so later calls fail fast instead of queueing, then waits for the references to go.
+	mu      sync.Mutex
+	drained sync.Cond // signalled on mu when refs drops to 0 after Close
+	refs    int
+	closed  bool
+	sys     nsSys // what the platform keeps: the namespace fd and its netlink socket
 }
 
 // Name returns the namespace's name under /run/netns, or "" for the host namespace and

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fault"
 	"github.com/nstopo/nstopo/internal/fdb"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
@@ -43,22 +42,9 @@ func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 		if cfg.Master != nil {
 			spec.Master = cfg.Master.Index()
 		}
-		if err := fault.Step("vxlan.create: link"); err != nil {
-			return err
-		}
-		l, err := c.LinkAdd(spec)
+		l, err := c.CreateLink("vxlan.create", spec, cfg.Addrs)
 		if err != nil {
 			return err
-		}
-		for _, p := range cfg.Addrs {
-			err = fault.Step("vxlan.create: address")
-			if err == nil {
-				err = c.AddrAdd(l.Index, p)
-			}
-			if err != nil {
-				_ = c.LinkDel(l.Index)
-				return fmt.Errorf("address %s: %w", p, err)
-			}
 		}
 		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: cfg.is6()}
 		return nil

@@ -3,10 +3,13 @@ package rtnl
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/fault"
 )
 
 // Link is what nstopo reads of an RTM_NEWLINK message.
@@ -238,4 +241,28 @@ func WaitReady(c *Conn, index int, timeout time.Duration) error {
 		}
 		time.Sleep(pause)
 	}
+}
+
+// CreateLink creates the link in one request and adds its addresses; if an address
+// fails, it deletes the link, so the caller gets all or nothing. op names the fault
+// steps ("bridge.create: link", "bridge.create: address").
+func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Link, error) {
+	if err := fault.Step(op + ": link"); err != nil {
+		return nil, err
+	}
+	l, err := c.LinkAdd(spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range addrs {
+		err = fault.Step(op + ": address")
+		if err == nil {
+			err = c.AddrAdd(l.Index, p)
+		}
+		if err != nil {
+			_ = c.LinkDel(l.Index)
+			return nil, fmt.Errorf("address %s: %w", p, err)
+		}
+	}
+	return l, nil
 }
