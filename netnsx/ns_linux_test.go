@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/fault"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -332,4 +333,29 @@ func TestIntegrationCloseWhileInUse(t *testing.T) {
 	wg.Wait()
 	_, err := ns.Links()
 	require.ErrorIs(t, err, netnsx.ErrClosed)
+}
+
+// TestIntegrationNewAllOrNothing fails each step of New in turn: no name, file or mount
+// may remain.
+func TestIntegrationNewAllOrNothing(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	for _, step := range []string{"run dir", "mount point", "bind mount", "netlink", "lo up"} {
+		name := "nstopo-fault-" + netnsxtest.Name(0)
+		injected := errors.New("injected at " + step)
+		restore := fault.Set(func(s string) error {
+			if s == "netnsx.new: "+step {
+				return injected
+			}
+			return nil
+		})
+		_, err := netnsx.New(name)
+		restore()
+		require.ErrorIs(t, err, injected)
+		require.NotContains(t, iptest.Netns(t), name, "after %s", step)
+		_, statErr := os.Stat(filepath.Join("/run/netns", name))
+		require.True(t, os.IsNotExist(statErr), "mount point left after %s", step)
+		mounts, err := os.ReadFile("/proc/self/mountinfo")
+		require.NoError(t, err)
+		require.NotContains(t, string(mounts), name, "mount left after %s", step)
+	}
 }
