@@ -137,22 +137,16 @@ func routeString(r Route) string {
 func (ns *NS) Routes() ([]Route, error) {
 	var out []Route
 	err := ns.use("routes", ns, func(c *rtnl.Conn, _ int) error {
-		rs, err := c.Routes()
-		if err != nil {
-			return err
-		}
 		ls, err := c.Links()
 		if err != nil {
 			return err
 		}
-		names := make(map[int]string, len(ls))
+		byIdx := make(map[int]*rtnl.Link, len(ls))
 		for _, l := range ls {
-			names[l.Index] = l.Name
+			byIdx[l.Index] = l
 		}
-		for _, r := range rs {
-			out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: names[r.OIF], Src: r.Src})
-		}
-		return nil
+		out, err = routes(c, byIdx)
+		return err
 	})
 	return out, err
 }

@@ -5,6 +5,7 @@ package netnsx
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -63,3 +64,22 @@ func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener
 func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
 	return nil, errNotSupported("listen packet")
 }
+
+func (ns *NS) Ping(ctx context.Context, dst netip.Addr) (time.Duration, error) {
+	return 0, errNotSupported("ping")
+}
+func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval time.Duration) (PingStats, error) {
+	return PingStats{}, errNotSupported("ping")
+}
+func (ns *NS) Capture(ctx context.Context, ifname string, w io.Writer) error {
+	return errNotSupported("capture")
+}
+
+// Capturer is a capture in progress.
+type Capturer struct{}
+
+func (ns *NS) StartCapture(ifname string, w io.Writer) (*Capturer, error) {
+	return nil, errNotSupported("capture")
+}
+func (c *Capturer) Close() error            { return nil }
+func Inspect(nss ...*NS) (*Snapshot, error) { return nil, errNotSupported("inspect") }

@@ -71,6 +71,7 @@ func Host() (*NS, error) {
 		return nil, fmt.Errorf("netnsx: open host: %w", errdefs.Kernel(err, ""))
 	}
 	ns := newNS("", fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd))
+	ns.host = true
 	if err := ns.attach(os.NewFile(uintptr(fd), ns.path)); err != nil {
 		return nil, fmt.Errorf("netnsx: open host: %w", err)
 	}

@@ -12,6 +12,7 @@ type NS struct {
 	name   string // "" for namespaces without a name under /run/netns
 	path   string
 	shared bool // the package's own host handle: Close does nothing
+	host   bool // opened by Host
 
 	// Calls hold a reference while they use sys; Close marks the handle closed at once,
 	// so later calls fail fast instead of queueing, then waits for the references to go.
@@ -40,10 +41,10 @@ func (ns *NS) Path() string {
 	return ns.path
 }
 
-// String names the namespace for errors and logs: its name, else its path.
+// String names the namespace for errors and logs: its name, "host", or its path.
 func (ns *NS) String() string {
 	switch {
-	case ns == nil:
+	case ns == nil || ns.host:
 		return "host"
 	case ns.name != "":
 		return ns.name
@@ -102,10 +103,10 @@ func (l *Link) String() string {
 
 // Route is one route of a namespace's main table.
 type Route struct {
-	Dst     netip.Prefix // zero value: the default route of the gateway's family
-	Gateway netip.Addr   // zero value: the destination is on the link (scope link)
-	Dev     string       // the outgoing interface; required without a gateway
-	Src     netip.Addr   // the preferred source address; read back only
+	Dst     netip.Prefix `json:"dst"`     // zero value: the default route of the gateway's family
+	Gateway netip.Addr   `json:"gateway"` // zero value: the destination is on the link (scope link)
+	Dev     string       `json:"dev"`     // the outgoing interface; required without a gateway
+	Src     netip.Addr   `json:"src"`     // the preferred source address; read back only
 }
 
 // FDBEntry is one forwarding-database entry of a bridge or a VXLAN device, as

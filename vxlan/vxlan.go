@@ -114,16 +114,6 @@ func unicastMAC(mac net.HardwareAddr) error {
 	return check.MAC("MAC", mac)
 }
 
-// Info is what the kernel reports of a VXLAN device's configuration.
-type Info struct {
-	VNI             uint32
-	Port            uint16
-	Underlay        int // the underlay's index; 0: none
-	Local, Group    netip.Addr
-	DisableLearning bool
-	Proxy           bool
-}
-
 // Device is a VXLAN device. It embeds its link.
 type Device struct {
 	*netnsx.Link

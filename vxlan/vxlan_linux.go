@@ -91,32 +91,6 @@ func pick(a netip.Addr, v4, v6 int) int {
 	return v6
 }
 
-// ParseInfo decodes a VXLAN link's IFLA_INFO_DATA.
-func ParseInfo(b []byte) Info {
-	a := rtnl.ParseAttrs(b)
-	inf := Info{VNI: rtnl.U32(a[unix.IFLA_VXLAN_ID]), Underlay: int(rtnl.U32(a[unix.IFLA_VXLAN_LINK]))}
-	if p := a[unix.IFLA_VXLAN_PORT]; len(p) == 2 {
-		inf.Port = uint16(p[0])<<8 | uint16(p[1])
-	}
-	if v := a[unix.IFLA_VXLAN_LEARNING]; len(v) == 1 {
-		inf.DisableLearning = v[0] == 0
-	}
-	if v := a[unix.IFLA_VXLAN_PROXY]; len(v) == 1 {
-		inf.Proxy = v[0] != 0
-	}
-	for _, k := range []uint16{unix.IFLA_VXLAN_LOCAL, unix.IFLA_VXLAN_LOCAL6} {
-		if ip, ok := netip.AddrFromSlice(a[k]); ok {
-			inf.Local = ip
-		}
-	}
-	for _, k := range []uint16{unix.IFLA_VXLAN_GROUP, unix.IFLA_VXLAN_GROUP6} {
-		if ip, ok := netip.AddrFromSlice(a[k]); ok && !ip.IsUnspecified() {
-			inf.Group = ip
-		}
-	}
-	return inf
-}
-
 // Open returns the VXLAN device called name in ns (nil: the host). A link that is not a
 // VXLAN device is ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Device, error) {
@@ -132,7 +106,7 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 		if l.Kind != "vxlan" {
 			return errdefs.Invalid("%s is a %q link, not a VXLAN device", name, l.Kind)
 		}
-		inf := ParseInfo(l.Data)
+		inf := rtnl.ParseVXLAN(l.Data)
 		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: inf.Local.Is6() || inf.Group.Is6()}
 		return nil
 	})

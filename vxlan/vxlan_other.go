@@ -15,7 +15,6 @@ func errNotSupported(op string) error {
 	return fmt.Errorf("vxlan: %s: VXLAN devices need Linux, not %s: %w", op, runtime.GOOS, netnsx.ErrNotSupported)
 }
 
-func ParseInfo(b []byte) Info { return Info{} }
 func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 	return nil, errNotSupported("create " + cfg.Name)
 }

@@ -266,3 +266,27 @@ func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Lin
 	}
 	return l, nil
 }
+
+// NSID returns the id this namespace gives the namespace behind fd (the
+// IFLA_LINK_NETNSID its links report for peers there), or -1 if it has none.
+func (c *Conn) NSID(fd int) (int, error) {
+	req := c.request(unix.RTM_GETNSID, unix.NLM_F_ACK,
+		raw{unix.AF_UNSPEC, 0, 0, 0}, // struct rtgenmsg, padded
+		nl.NewRtAttr(unix.NETNSA_FD, nl.Uint32Attr(uint32(fd))))
+	msgs, err := c.exec(req, unix.RTM_NEWNSID)
+	if err != nil {
+		return -1, err
+	}
+	for _, m := range msgs {
+		if v, ok := attrs(m, 4)[unix.NETNSA_NSID]; ok {
+			return int(int32(u32(v))), nil
+		}
+	}
+	return -1, nil
+}
+
+// raw is a fixed header sent as is.
+type raw []byte
+
+func (r raw) Len() int          { return len(r) }
+func (r raw) Serialize() []byte { return r }

@@ -15,7 +15,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -158,4 +160,66 @@ func RequireTransfer(tb testing.TB, from, to *netnsx.NS, addr string, size int) 
 	if err := echo.RoundTrip(ctx, from, addr, payload); err != nil {
 		tb.Fatalf("netnsxtest: %d bytes over TCP from %s to %s: %v", size, from, addr, err)
 	}
+}
+
+// RequireReachable pings each address from inside from — Mininet's pingAll for one
+// test — allowing each up to three tries of one second, and fails the test naming every
+// address that did not answer.
+func RequireReachable(tb testing.TB, from *netnsx.NS, to ...netip.Addr) {
+	tb.Helper()
+	var failed []string
+	for _, dst := range to {
+		var err error
+		for try := 0; try < 3; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err = from.Ping(ctx, dst)
+			cancel()
+			if err == nil {
+				break
+			}
+		}
+		if err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		tb.Fatalf("netnsxtest: unreachable from %s:\n%s", from, strings.Join(failed, "\n"))
+	}
+}
+
+// Capture records every frame on ifname inside ns from now until the test ends. If the
+// test failed, the pcap file is kept — in go test's -outputdir if set, else under the
+// system's temporary directory — and its path logged for `tcpdump -r`; otherwise it is
+// removed.
+func Capture(tb testing.TB, ns *netnsx.NS, ifname string) {
+	tb.Helper()
+	dir := os.TempDir()
+	if f := flag.Lookup("test.outputdir"); f != nil && f.Value.String() != "" {
+		dir = f.Value.String()
+	}
+	safe := strings.NewReplacer("/", "_", " ", "_", "*", "_").Replace(fmt.Sprintf("%s-%s-%s", tb.Name(), ns, ifname))
+	f, err := os.CreateTemp(dir, safe+"-*.pcap")
+	if err != nil {
+		tb.Fatalf("netnsxtest: capture file: %v", err)
+	}
+	c, err := ns.StartCapture(ifname, f)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		tb.Fatalf("netnsxtest: %v", err)
+	}
+	tb.Cleanup(func() {
+		err := c.Close()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			tb.Errorf("netnsxtest: capture on %s in %s: %v", ifname, ns, err)
+		}
+		if tb.Failed() {
+			tb.Logf("netnsxtest: frames on %s in %s kept in %s", ifname, ns, f.Name())
+			return
+		}
+		os.Remove(f.Name())
+	})
 }

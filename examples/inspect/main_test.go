@@ -1,0 +1,60 @@
+package main
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/netnsx/netnsxtest"
+	"github.com/nstopo/nstopo/veth"
+)
+
+// TestIntegrationDockerLayout lays two namespaces out as Docker does — bind mounts
+// under a netns directory, invisible to `ip netns` — and inspects them by path.
+func TestIntegrationDockerLayout(t *testing.T) {
+	a, b := netnsxtest.New(t), netnsxtest.New(t)
+	_, err := veth.Create(veth.Config{
+		A: veth.End{NS: a, Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("10.255.0.18/16")}},
+		B: veth.End{NS: b, Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("10.255.0.19/16")}},
+	})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	docker := filepath.Join(dir, "docker", "netns")
+	require.NoError(t, os.MkdirAll(docker, 0o755))
+	for id, ns := range map[string]string{"7ca58b86b82c": a.Path(), "9a556e2998b5": b.Path()} {
+		p := filepath.Join(docker, id)
+		require.NoError(t, os.WriteFile(p, nil, 0o444))
+		require.NoError(t, unix.Mount(ns, p, "none", unix.MS_BIND, ""))
+		t.Cleanup(func() { _ = unix.Unmount(p, unix.MNT_DETACH) })
+	}
+
+	var out strings.Builder
+	o := options{docker: docker, dot: filepath.Join(dir, "t.dot"), mermaid: filepath.Join(dir, "t.mmd")}
+	require.NoError(t, run(&out, o))
+	text := out.String()
+	require.Contains(t, text, "== "+filepath.Join(docker, "7ca58b86b82c"))
+	require.Contains(t, text, "eth0@eth0        UP     10.255.0.18/16")
+	require.Contains(t, text, "10.255.0.0/16 dev eth0 src 10.255.0.18")
+	require.NotContains(t, text, "== host")
+
+	dot, err := os.ReadFile(o.dot)
+	require.NoError(t, err)
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Fatal("apt-get install graphviz: this test renders the picture")
+	}
+	cmd := exec.Command("dot", "-Tsvg")
+	cmd.Stdin = strings.NewReader(string(dot))
+	svg, err := cmd.Output()
+	require.NoError(t, err)
+	require.Contains(t, string(svg), "10.255.0.19/16")
+	mmd, err := os.ReadFile(o.mermaid)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(mmd), "flowchart LR"))
+	require.Contains(t, string(mmd), " --- ", "the veth pair is an edge")
+}
