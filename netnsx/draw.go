@@ -118,7 +118,7 @@ func (s *Snapshot) DOT() string {
 		fmt.Fprintf(&b, "\t%s [label=%s, shape=ellipse];\n", id, dotQuote("VTEP "+addr))
 	}
 	for _, e := range g.edges {
-		attrs := map[string]string{"veth": "", "port": " [style=dashed]", "vxlan": " [style=dotted, label=" + dotQuote(e.label) + "]"}[e.style]
+		attrs := map[string]string{"veth": "", "port": " [style=dashed, color=gray40]", "vxlan": " [style=dotted, color=blue, tooltip=" + dotQuote(e.label) + "]"}[e.style]
 		fmt.Fprintf(&b, "\t%s -- %s%s;\n", e.from, e.to, attrs)
 	}
 	b.WriteString("}\n")

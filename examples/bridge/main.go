@@ -29,6 +29,7 @@ func main() {
 	prefix := flag.String("prefix", "", "prefix for the namespace names, to run beside another copy")
 	keep := flag.Bool("keep", false, "keep the topology for inspection; remove it later with -clean")
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
+	draw := flag.String("draw", "", `also print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
 	flag.Parse()
 	if *clean {
 		for _, n := range names(*prefix) {
@@ -38,7 +39,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(os.Stdout, *prefix, *keep); err != nil {
+	if err := run(os.Stdout, *prefix, *keep, *draw); err != nil {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
 	}
@@ -50,7 +51,7 @@ func names(prefix string) []string {
 
 // run builds, checks, prints and, unless keep, removes the topology. It removes what it
 // made on every error path.
-func run(w io.Writer, prefix string, keep bool) (err error) {
+func run(w io.Writer, prefix string, keep bool, draw string) (err error) {
 	start := time.Now()
 	var made []*netnsx.NS
 	defer func() {
@@ -116,6 +117,17 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 		}
 	}
 	fmt.Fprintf(w, "%s -> 172.16.1.3:8081 in %s: %q echoed\n", n[1], n[2], msg)
+	if draw != "" {
+		snap, err := netnsx.Inspect(made...)
+		if err != nil {
+			return err
+		}
+		if draw == "dot" {
+			fmt.Fprint(w, snap.DOT())
+		} else {
+			fmt.Fprint(w, snap.Mermaid())
+		}
+	}
 	if keep {
 		fmt.Fprintf(w, "kept; look with `ip netns exec %s ip addr`, remove with -clean\n", n[1])
 	}

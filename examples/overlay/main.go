@@ -49,6 +49,7 @@ type options struct {
 	keep              bool
 	bulk              int // bytes sent across the overlay in one transfer
 	check             bool
+	draw              string // "dot" or "mermaid": print the topology as a picture
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the topology for inspection; remove with -clean")
 	flag.IntVar(&o.bulk, "bulk", 1<<20, "bytes of one bulk transfer between the first and the last container")
 	flag.BoolVar(&o.check, "check", true, "check every pair of containers over TCP")
+	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
 	flag.Parse()
 	if *clean {
@@ -135,6 +137,9 @@ func run(w io.Writer, o options) (err error) {
 	if o.hosts < 1 || o.hosts > 250 || o.containers < 1 || o.containers > 250 {
 		return fmt.Errorf("-hosts and -containers must be 1..250, not %d and %d", o.hosts, o.containers)
 	}
+	if o.draw != "" && o.draw != "dot" && o.draw != "mermaid" {
+		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, o.draw)
+	}
 	t := &topology{}
 	defer func() {
 		if err != nil || !o.keep {
@@ -156,6 +161,11 @@ func run(w io.Writer, o options) (err error) {
 	fmt.Fprintf(w, "built %d hosts × %d containers (%d namespaces) in %v\n",
 		o.hosts, o.containers, len(t.made), built.Round(time.Microsecond))
 	t.print(w)
+	if o.draw != "" {
+		if err := draw(w, o.draw, t.made); err != nil {
+			return err
+		}
+	}
 
 	if !o.check {
 		return nil
@@ -444,4 +454,18 @@ func cleanup(prefix string) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// draw prints the namespaces as a Graphviz or Mermaid picture.
+func draw(w io.Writer, format string, nss []*netnsx.NS) error {
+	snap, err := netnsx.Inspect(nss...)
+	if err != nil {
+		return err
+	}
+	if format == "dot" {
+		fmt.Fprint(w, snap.DOT())
+	} else {
+		fmt.Fprint(w, snap.Mermaid())
+	}
+	return nil
 }

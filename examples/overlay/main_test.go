@@ -17,9 +17,10 @@ func TestIntegrationOverlay(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
 	prefix := netnsxtest.Name(0) + "-"
 	var out strings.Builder
-	err := run(&out, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true})
+	err := run(&out, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true, draw: "dot"})
 	require.NoError(t, err, out.String())
 	require.Contains(t, out.String(), "checked 30 ordered pairs")
+	require.Contains(t, out.String(), `label="VNI 4096"`, "-draw dot prints the picture")
 	require.NotContains(t, out.String(), "FAIL")
 	require.Contains(t, out.String(), fmt.Sprintf("%8s %6s %6s", "host3", "5", "5"))
 	for _, n := range iptest.Netns(t) {
