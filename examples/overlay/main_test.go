@@ -20,7 +20,7 @@ func TestIntegrationOverlay(t *testing.T) {
 	err := run(&out, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true, draw: "dot"})
 	require.NoError(t, err, out.String())
 	require.Contains(t, out.String(), "checked 30 ordered pairs")
-	require.Contains(t, out.String(), `label="VNI 4096"`, "-draw dot prints the picture")
+	require.Contains(t, out.String(), `style=dotted, color=blue, tooltip="VNI 4096"`, "-draw dot prints the picture")
 	require.NotContains(t, out.String(), "FAIL")
 	require.Contains(t, out.String(), fmt.Sprintf("%8s %6s %6s", "host3", "5", "5"))
 	for _, n := range iptest.Netns(t) {
