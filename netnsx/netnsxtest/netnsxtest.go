@@ -67,7 +67,14 @@ func New(tb testing.TB) *netnsx.NS {
 		tb.Fatalf("netnsxtest: %v", err)
 	}
 	tb.Cleanup(func() {
-		if err := ns.Delete(); err != nil && !errors.Is(err, netnsx.ErrClosed) {
+		err := ns.Delete()
+		if errors.Is(err, netnsx.ErrClosed) {
+			// The test closed the handle itself; the name may still be there.
+			if err = netnsx.Delete(ns.Name()); errors.Is(err, netnsx.ErrNotFound) {
+				err = nil
+			}
+		}
+		if err != nil {
 			tb.Errorf("netnsxtest: %v", err)
 		}
 	})

@@ -46,3 +46,17 @@ func TestIntegrationSweep(t *testing.T) {
 	require.Contains(t, names, other)
 	require.NotZero(t, startTime(os.Getpid()))
 }
+
+func TestIntegrationNewCleansUpClosedHandles(t *testing.T) {
+	var closed, deleted string
+	t.Run("inner", func(t *testing.T) {
+		a, b := New(t), New(t)
+		closed, deleted = a.Name(), b.Name()
+		require.NoError(t, a.Close())
+		require.NoError(t, netnsx.Delete(b.Name()))
+		require.NoError(t, b.Close())
+	})
+	names := iptest.Netns(t)
+	require.NotContains(t, names, closed, "a closed handle's namespace is still deleted")
+	require.NotContains(t, names, deleted)
+}
