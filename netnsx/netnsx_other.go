@@ -29,6 +29,7 @@ func Open(name string) (*NS, error)        { return nil, errNotSupported("open "
 func OpenPath(path string) (*NS, error)    { return nil, errNotSupported("open " + path) }
 func List() ([]string, error)              { return nil, errNotSupported("list") }
 func Delete(name string) error             { return errNotSupported("delete " + name) }
+func DeleteAll(nss ...*NS) error           { return errNotSupported("delete") }
 func (ns *NS) Close() error                { return nil }
 func (ns *NS) Delete() error               { return errNotSupported("delete") }
 func (ns *NS) Do(fn func() error) error    { return errNotSupported("do") }

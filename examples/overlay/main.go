@@ -118,19 +118,9 @@ func (t *topology) newNS(name string) (*netnsx.NS, error) {
 	return ns, nil
 }
 
-// teardown deletes every namespace, in parallel; their links go with them.
+// teardown deletes every namespace, newest first; their links go with them.
 func (t *topology) teardown() error {
-	errs := make([]error, len(t.made))
-	var wg sync.WaitGroup
-	for i, ns := range t.made {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = ns.Delete()
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return netnsx.DeleteAll(t.made...)
 }
 
 func run(w io.Writer, o options) (err error) {

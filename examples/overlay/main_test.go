@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,4 +62,27 @@ func TestIntegrationOverlayKept(t *testing.T) {
 	n, err := cleanup(prefix)
 	require.NoError(t, err)
 	require.Equal(t, 1+3+6, n)
+}
+
+// BenchmarkOverlay builds and tears down the overlay at -hosts 10 -containers 10,
+// without the pair checks; teardown is reported as teardown-ns/op.
+func BenchmarkOverlay(b *testing.B) {
+	netnsxtest.RequirePrivileged(b)
+	b.ReportAllocs()
+	var teardown time.Duration
+	for i := 0; i < b.N; i++ {
+		t := &topology{}
+		err := t.build(options{prefix: netnsxtest.Name(0) + "-", hosts: 10, containers: 10})
+		b.StopTimer()
+		start := time.Now()
+		if terr := t.teardown(); err == nil {
+			err = terr
+		}
+		teardown += time.Since(start)
+		b.StartTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(teardown.Nanoseconds())/float64(b.N), "teardown-ns/op")
 }

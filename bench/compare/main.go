@@ -1,0 +1,224 @@
+//go:build linux
+
+// Command compare builds the same star three ways in one interleaved run — the
+// article's `ip` steps (bench/iproute2-star.sh), raw vishvananda/netlink calls (the
+// floor) and nstopo, with one and with two goroutines — and prints the median build and
+// teardown times and their ratios. Run it as root from the repository's root:
+//
+//	go run ./bench/compare                       # N = 10 and 100, 5 rounds
+//	go run ./bench/compare -n 10,100,1000 -iproute2-max 100
+//
+// Each round runs every method once, in a rotating order, with a pause before each
+// build so that the kernel has freed the namespaces of the one before.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nstopo/nstopo/bench"
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+type result struct{ build, teardown time.Duration }
+
+type method struct {
+	name string
+	run  func(n int, prefix string) (result, error)
+}
+
+func main() {
+	sizes := flag.String("n", "10,100", "star sizes, comma-separated")
+	rounds := flag.Int("rounds", 5, "rounds per size")
+	script := flag.String("script", "bench/iproute2-star.sh", "the iproute2 script")
+	ipMax := flag.Int("iproute2-max", 100, "largest N to run the iproute2 script for (it takes ~0.1 s a node)")
+	pause := flag.Duration("pause", time.Second, "pause before each build, for the kernel to free the last one")
+	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated")
+	growth := flag.Int("growth", 0, "instead: attach this many veth pairs to one bridge, with IPv6 on and off, and print the cost per pair as it grows")
+	rssChild := flag.Int("rss-child", 0, "internal: build a star of this size with nstopo and print the peak RSS")
+	flag.Parse()
+	if *rssChild > 0 {
+		os.Exit(rss(*rssChild))
+	}
+	if *growth > 0 {
+		if err := grow(*growth, *pause); err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*sizes, *rounds, *script, *ipMax, *pause, strings.Split(*only, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizes string, rounds int, script string, ipMax int, pause time.Duration, only []string) error {
+	var methods []method
+	for _, m := range []method{
+		{"iproute2", func(n int, prefix string) (result, error) { return iproute2(script, n, prefix) }},
+		{"floor", floor},
+		{"nstopo", nstopo(1)},
+		{"nstopo-2g", nstopo(2)},
+	} {
+		if slices.Contains(only, m.name) {
+			methods = append(methods, m)
+		}
+	}
+	fmt.Printf("%-6s %-10s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 60000 {
+			return fmt.Errorf("bad size %q", f)
+		}
+		got := map[string][]result{}
+		for r := 0; r < rounds; r++ {
+			for k := range methods {
+				m := methods[(k+r)%len(methods)] // rotate who goes first
+				if m.name == "iproute2" && n > ipMax {
+					continue
+				}
+				time.Sleep(pause)
+				prefix := fmt.Sprintf("cmp%d-", os.Getpid())
+				res, err := m.run(n, prefix)
+				cleanup(prefix)
+				if err != nil {
+					return fmt.Errorf("%s N=%d: %w", m.name, n, err)
+				}
+				got[m.name] = append(got[m.name], res)
+			}
+		}
+		med := map[string]result{}
+		for _, m := range methods {
+			rs := got[m.name]
+			if len(rs) == 0 {
+				continue
+			}
+			med[m.name] = median(rs)
+			fmt.Printf("%-6d %-10s %12v %12v %14v %16d\n", n, m.name, med[m.name].build.Round(time.Microsecond),
+				med[m.name].teardown.Round(time.Microsecond), (med[m.name].build / time.Duration(n)).Round(time.Microsecond), len(rs))
+		}
+		ns, fl := med["nstopo"], med["floor"]
+		if ns.build == 0 || fl.build == 0 {
+			continue
+		}
+		if ip, ok := med["iproute2"]; ok {
+			fmt.Printf("N=%d: iproute2/nstopo build %.1fx, teardown %.1fx\n", n, ratio(ip.build, ns.build), ratio(ip.teardown, ns.teardown))
+		}
+		fmt.Printf("N=%d: nstopo/floor build %.2fx, teardown %.2fx; nstopo 2 goroutines/1 build %.2fx\n",
+			n, ratio(ns.build, fl.build), ratio(ns.teardown, fl.teardown), ratio(med["nstopo-2g"].build, ns.build))
+	}
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+func median(rs []result) result {
+	b := make([]time.Duration, len(rs))
+	t := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		b[i], t[i] = r.build, r.teardown
+	}
+	slices.Sort(b)
+	slices.Sort(t)
+	return result{b[len(b)/2], t[len(t)/2]}
+}
+
+func nstopo(workers int) func(n int, prefix string) (result, error) {
+	return func(n int, prefix string) (result, error) {
+		start := time.Now()
+		s, err := bench.BuildStar(prefix, n, workers)
+		if err != nil {
+			return result{}, err
+		}
+		mid := time.Now()
+		err = s.Teardown()
+		return result{mid.Sub(start), time.Since(mid)}, err
+	}
+}
+
+func floor(n int, prefix string) (result, error) {
+	start := time.Now()
+	s, err := bench.BuildFloor(prefix, n)
+	if err != nil {
+		return result{}, err
+	}
+	mid := time.Now()
+	err = s.Teardown()
+	return result{mid.Sub(start), time.Since(mid)}, err
+}
+
+var scriptOut = regexp.MustCompile(`build_s=([0-9.]+) teardown_s=([0-9.]+)`)
+
+func iproute2(script string, n int, prefix string) (result, error) {
+	out, err := exec.Command("bash", script, strconv.Itoa(n), prefix).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("%v: %s", err, out)
+	}
+	m := scriptOut.FindSubmatch(out)
+	if m == nil {
+		return result{}, fmt.Errorf("unexpected output %q", out)
+	}
+	b, _ := strconv.ParseFloat(string(m[1]), 64)
+	t, _ := strconv.ParseFloat(string(m[2]), 64)
+	return result{time.Duration(b * 1e9), time.Duration(t * 1e9)}, nil
+}
+
+// cleanup removes whatever a failed run left with this prefix.
+func cleanup(prefix string) {
+	names, _ := netnsx.List()
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) {
+			_ = netnsx.Delete(name)
+		}
+	}
+}
+
+// rss builds a star of n with nstopo in this (child) process and prints its peak RSS.
+func rss(n int) int {
+	prefix := fmt.Sprintf("rss%d-", os.Getpid())
+	defer cleanup(prefix)
+	s, err := bench.BuildStar(prefix, n, 1)
+	if err == nil {
+		err = s.Teardown()
+	}
+	var ru syscall.Rusage
+	if err == nil {
+		err = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", errors.Unwrap(err), err)
+		return 1
+	}
+	fmt.Printf("nstopo star N=%d: peak RSS %.1f MiB\n", n, float64(ru.Maxrss)/1024)
+	return 0
+}
+
+// grow prints the cost per veth pair, batch by batch, as one bridge gets more ports.
+func grow(n int, pause time.Duration) error {
+	batch := max(n/5, 1)
+	for _, noIPv6 := range []bool{false, true} {
+		time.Sleep(pause)
+		prefix := fmt.Sprintf("grow%d-", os.Getpid())
+		batches, err := bench.Growth(prefix, n, batch, noIPv6)
+		cleanup(prefix)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("IPv6 off=%-5v per pair:", noIPv6)
+		for i, b := range batches {
+			fmt.Printf("  %d-%d: %v", i*batch+1, (i+1)*batch, (b / time.Duration(batch)).Round(time.Microsecond))
+		}
+		fmt.Println()
+	}
+	return nil
+}
