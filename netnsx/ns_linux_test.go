@@ -359,3 +359,32 @@ func TestIntegrationNewAllOrNothing(t *testing.T) {
 		require.NotContains(t, string(mounts), name, "mount left after %s", step)
 	}
 }
+
+func TestIntegrationDeleteAll(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	var made []*netnsx.NS
+	for i := 0; i < 3; i++ {
+		ns, err := netnsx.New("nstopo-all-" + netnsxtest.Name(0))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = netnsx.Delete(ns.Name()) })
+		made = append(made, ns)
+	}
+	closed := netnsxtest.New(t)
+	require.NoError(t, closed.Close())
+	host, err := netnsx.Host()
+	require.NoError(t, err)
+	defer host.Close()
+
+	err = netnsx.DeleteAll(made[0], closed, nil, host, made[1], made[2])
+	require.ErrorIs(t, err, netnsx.ErrClosed, "the closed handle is reported")
+	require.ErrorIs(t, err, netnsx.ErrInvalid, "nil and the host are refused")
+	names := iptest.Netns(t)
+	for _, ns := range made {
+		require.NotContains(t, names, ns.Name(), "the others are deleted all the same")
+		_, err := ns.Links()
+		require.ErrorIs(t, err, netnsx.ErrClosed)
+	}
+	require.Contains(t, names, closed.Name(), "a closed handle's namespace is not deleted through it")
+	_, err = host.Links()
+	require.NoError(t, err, "the host handle is left open")
+}
