@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"os/exec"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/rtnl"
 )
@@ -25,9 +23,12 @@ func (ns *NS) Do(fn func() error) error {
 		return fmt.Errorf("netnsx: do %s: %w", ns, err)
 	}
 	var enterErr error
-	into := func() error {
-		enterErr = n.useRaw(func(_ *rtnl.Conn, fd int) error { return unix.Setns(fd, unix.CLONE_NEWNET) })
-		return enterErr
+	into := func(orig int) (moved bool, err error) {
+		enterErr = n.useRaw(func(_ *rtnl.Conn, fd int) error {
+			moved, err = switchTo(fd, orig)
+			return err
+		})
+		return moved, enterErr
 	}
 	err = onThread(into, fn)
 	if enterErr != nil {

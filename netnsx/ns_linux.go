@@ -147,7 +147,7 @@ func create(name string) (_ *NS, err error) {
 			_ = os.Remove(path)
 		}
 	}()
-	err = onThread(func() error { return unix.Unshare(unix.CLONE_NEWNET) }, func() error {
+	err = onThread(func(int) (bool, error) { return true, unix.Unshare(unix.CLONE_NEWNET) }, func() error {
 		if err := fault.Step("netnsx.new: bind mount"); err != nil {
 			return err
 		}
@@ -420,11 +420,12 @@ func init() {
 }
 
 // onThread runs fn on a fresh goroutine locked to its OS thread, after into has moved
-// that thread to another namespace, and moves it back afterwards. If the thread cannot
-// be moved back it stays locked, and the runtime discards it when the goroutine ends.
-// A panic in fn is re-raised in the caller; runtime.Goexit in fn (t.FailNow, say) is
-// repeated in the caller.
-func onThread(into, fn func() error) error {
+// that thread to another namespace (into gets the thread's own namespace and says
+// whether it moved), and moves it back afterwards. If the thread cannot be moved back it
+// stays locked, and the runtime discards it when the goroutine ends. A panic in fn is
+// re-raised in the caller; runtime.Goexit in fn (t.FailNow, say) is repeated in the
+// caller.
+func onThread(into func(orig int) (moved bool, err error), fn func() error) error {
 	type result struct {
 		err      error
 		panicked bool
@@ -443,10 +444,11 @@ func onThread(into, fn func() error) error {
 			return
 		}
 		defer unix.Close(orig)
-		if err := into(); err != nil {
-			// into may have half-happened; a thread of unknown namespace is never reused.
+		moved, err := into(orig)
+		if err != nil {
+			// setns and unshare fail whole, but a thread of unknown namespace is never reused.
 			res = result{err: err}
-			if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+			if !moved || unix.Setns(orig, unix.CLONE_NEWNET) == nil {
 				runtime.UnlockOSThread()
 			}
 			return
@@ -460,6 +462,11 @@ func onThread(into, fn func() error) error {
 			}()
 			r.err = fn()
 		}()
+		if !moved {
+			runtime.UnlockOSThread()
+			res = r
+			return
+		}
 		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 			res = result{err: fmt.Errorf("return to the original namespace: %w", err)}
 			return
@@ -479,5 +486,16 @@ func onThread(into, fn func() error) error {
 
 // enter runs fn on a locked thread inside the namespace behind fd.
 func enter(fd int, fn func() error) error {
-	return onThread(func() error { return unix.Setns(fd, unix.CLONE_NEWNET) }, fn)
+	return onThread(func(orig int) (bool, error) { return switchTo(fd, orig) }, fn)
+}
+
+// switchTo moves the calling thread into the namespace behind fd unless it is there
+// already: setns needs CAP_SYS_ADMIN even when it changes nothing, and reading the host
+// namespace should not need privilege.
+func switchTo(fd, orig int) (moved bool, err error) {
+	var want, have unix.Stat_t
+	if unix.Fstat(fd, &want) == nil && unix.Fstat(orig, &have) == nil && want.Dev == have.Dev && want.Ino == have.Ino {
+		return false, nil
+	}
+	return true, unix.Setns(fd, unix.CLONE_NEWNET)
 }
