@@ -138,3 +138,39 @@ func FuzzNSName(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPrefix checks that an accepted interface address is always a usable unicast one,
+// and that nothing panics.
+func FuzzPrefix(f *testing.F) {
+	for _, s := range []string{"172.16.1.1/16", "fd00::1/64", "0.0.0.0/0", "224.0.0.1/4", "::ffff:1.2.3.4/96", "fe80::1%eth0/64", "10.0.0.1/33", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			p = netip.Prefix{}
+		}
+		if Prefix("Addrs", p) != nil {
+			return
+		}
+		a := p.Addr()
+		if !p.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Is4In6() || a.Zone() != "" {
+			t.Fatalf("Prefix accepted %v", p)
+		}
+	})
+}
+
+// FuzzMAC checks that an accepted MAC is a 6-byte unicast, non-zero address.
+func FuzzMAC(f *testing.F) {
+	for _, b := range [][]byte{{2, 0, 0, 0, 0, 1}, {1, 0, 0x5e, 0, 0, 1}, {0, 0, 0, 0, 0, 0}, {2}, nil} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if MAC("HardwareAddr", net.HardwareAddr(b)) != nil || b == nil {
+			return
+		}
+		if len(b) != 6 || b[0]&1 != 0 || string(b) == "\x00\x00\x00\x00\x00\x00" {
+			t.Fatalf("MAC accepted %x", b)
+		}
+	})
+}
