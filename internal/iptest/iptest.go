@@ -5,6 +5,7 @@ package iptest
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"testing"
 )
@@ -55,10 +56,28 @@ type FDB struct {
 	State  string   `json:"state"`
 }
 
+// tool finds an iproute2 program also where PATH lacks the sbin directories.
+func tool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		if p := dir + "/" + name; fileExists(p) {
+			return p
+		}
+	}
+	return name
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // Run runs a command and decodes its JSON output into v, failing the test on error.
 func Run(tb testing.TB, v any, name string, args ...string) {
 	tb.Helper()
-	out, err := exec.Command(name, args...).Output()
+	out, err := exec.Command(tool(name), args...).Output()
 	if err != nil {
 		msg := ""
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -98,7 +117,7 @@ func Routes(tb testing.TB, ns, family string) []Route {
 func FDBs(tb testing.TB, ns string) []FDB {
 	tb.Helper()
 	var fs []FDB
-	Run(tb, &fs, "ip", "netns", "exec", ns, "bridge", "-j", "fdb", "show")
+	Run(tb, &fs, "ip", "netns", "exec", ns, tool("bridge"), "-j", "fdb", "show")
 	return fs
 }
 
