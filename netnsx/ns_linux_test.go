@@ -167,26 +167,7 @@ func TestIntegrationDoUnderLoad(t *testing.T) {
 		inos[i] = nsInode(t, nss[i].Path())
 	}
 
-	stop := make(chan struct{})
-	var watch sync.WaitGroup
-	var seen sync.Map
-	for w := 0; w < watchers; w++ {
-		watch.Add(1)
-		go func() {
-			defer watch.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if got := nsInode(t, "/proc/thread-self/ns/net"); got != hostIno {
-					seen.Store(got, true)
-				}
-			}
-		}()
-	}
-
+	stop := netnsxtest.WatchThreads(t, watchers)
 	var wg sync.WaitGroup
 	boom := errors.New("boom")
 	for w := 0; w < workers; w++ {
@@ -211,12 +192,7 @@ func TestIntegrationDoUnderLoad(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
-	close(stop)
-	watch.Wait()
-	seen.Range(func(k, _ any) bool {
-		t.Errorf("a goroutine outside Do ran in namespace %v", k)
-		return true
-	})
+	stop()
 	// With every Do finished, every thread of the process is back home.
 	tasks, err := filepath.Glob("/proc/self/task/*/ns/net")
 	require.NoError(t, err)

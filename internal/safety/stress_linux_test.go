@@ -7,9 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,31 +99,10 @@ func TestIntegrationStress(t *testing.T) {
 	threads0, fds0 := count("/proc/self/task"), count("/proc/self/fd")
 	hostIno := inode("/proc/thread-self/ns/net")
 
-	stop := make(chan struct{})
-	var foreign atomic.Int64
-	var watch sync.WaitGroup
-	for w := 0; w < watchers; w++ {
-		watch.Add(1)
-		go func() {
-			defer watch.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if inode("/proc/thread-self/ns/net") != hostIno {
-					foreign.Add(1)
-				}
-				runtime.Gosched()
-			}
-		}()
-	}
+	stop := netnsxtest.WatchThreads(t, watchers)
 	err := run(ctx, workers, cycles, 0)
-	close(stop)
-	watch.Wait()
+	stop()
 	require.NoError(t, err)
-	require.Zero(t, foreign.Load(), "a goroutine outside Do ran on a thread in a foreign namespace")
 	for _, task := range globTasks(t) {
 		require.Equal(t, hostIno, inode(task), "thread %s is not home", task)
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,4 +230,47 @@ func Capture(tb testing.TB, ns *netnsx.NS, ifname string) {
 		}
 		os.Remove(f.Name())
 	})
+}
+
+// WatchThreads starts n goroutines that, scheduled on whatever threads the runtime
+// picks, keep checking that the thread under them is in the host namespace — the
+// namespace the calling thread is in now. The returned stop ends them and fails the test
+// if any saw a foreign namespace: proof that no thread outside NS.Do was left in one.
+func WatchThreads(tb testing.TB, n int) (stop func()) {
+	tb.Helper()
+	host := threadNS()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var foreign atomic.Int64
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if threadNS() != host {
+					foreign.Add(1)
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	return func() {
+		tb.Helper()
+		close(done)
+		wg.Wait()
+		if k := foreign.Load(); k > 0 {
+			tb.Errorf("netnsxtest: %d times a goroutine outside Do ran on a thread in a foreign namespace", k)
+		}
+	}
+}
+
+// threadNS identifies the calling thread's network namespace.
+func threadNS() string {
+	s, _ := os.Readlink("/proc/thread-self/ns/net")
+	return s
 }
