@@ -109,7 +109,9 @@ func build(mtu int, first, second *end) (err error) {
 	if err := fault.Step("veth.create: peer"); err != nil {
 		return err
 	}
-	if second.link, err = second.conn.LinkByIndex(first.link.PeerIndex); err != nil || second.link.Name != second.cfg.Name {
+	// The kernel's echo of the new link names the peer's index (IFLA_LINK); no lookup.
+	second.link = &rtnl.Link{Index: first.link.PeerIndex, Name: second.cfg.Name, Kind: "veth"}
+	if second.link.Index == 0 {
 		if second.link, err = second.conn.LinkByName(second.cfg.Name); err != nil {
 			return fmt.Errorf("peer %s: %w", second.cfg.Name, err)
 		}
