@@ -21,11 +21,13 @@ import (
 
 	"github.com/nstopo/nstopo/bridge"
 	"github.com/nstopo/nstopo/internal/echo"
+	"github.com/nstopo/nstopo/internal/interrupt"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 )
 
 func main() {
+	interrupt.Defer() // teardown runs even when piped into head or interrupted once
 	prefix := flag.String("prefix", "", "prefix for the namespace names, to run beside another copy")
 	keep := flag.Bool("keep", false, "keep the topology for inspection; remove it later with -clean")
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")

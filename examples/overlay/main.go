@@ -31,6 +31,7 @@ import (
 
 	"github.com/nstopo/nstopo/bridge"
 	"github.com/nstopo/nstopo/internal/echo"
+	"github.com/nstopo/nstopo/internal/interrupt"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
@@ -53,6 +54,7 @@ type options struct {
 }
 
 func main() {
+	interrupt.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.IntVar(&o.hosts, "hosts", 3, "number of hosts (1-250)")
 	flag.IntVar(&o.containers, "containers", 2, "containers per host (1-250)")
