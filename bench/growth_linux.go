@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
@@ -30,10 +29,7 @@ func Growth(prefix string, n, batch int, noIPv6 bool) (_ []time.Duration, err er
 		}
 		made = append(made, ns)
 		if noIPv6 {
-			err := ns.Do(func() error {
-				return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0o644)
-			})
-			if err != nil {
+			if err := ns.SetSysctl("net.ipv6.conf.default.disable_ipv6", "1"); err != nil {
 				return nil, err
 			}
 		}

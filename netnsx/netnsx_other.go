@@ -82,5 +82,7 @@ type Capturer struct{}
 func (ns *NS) StartCapture(ifname string, w io.Writer) (*Capturer, error) {
 	return nil, errNotSupported("capture")
 }
-func (c *Capturer) Close() error            { return nil }
-func Inspect(nss ...*NS) (*Snapshot, error) { return nil, errNotSupported("inspect") }
+func (c *Capturer) Close() error                 { return nil }
+func Inspect(nss ...*NS) (*Snapshot, error)      { return nil, errNotSupported("inspect") }
+func (ns *NS) Sysctl(key string) (string, error) { return "", errNotSupported("sysctl") }
+func (ns *NS) SetSysctl(key, value string) error { return errNotSupported("sysctl") }

@@ -6,6 +6,7 @@ package check
 import (
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
 )
@@ -116,4 +117,38 @@ func MTU(field string, mtu int) error {
 		return errdefs.Invalid("%s %d out of range %d..%d", field, mtu, MTUMin, MTUMax)
 	}
 	return nil
+}
+
+// SysctlKey checks a network sysctl key in sysctl(8) form, "net.ipv4.ip_forward": it
+// must name a file under /proc/sys/net (the per-namespace part of sysctl), so it starts
+// with "net." and its parts are plain names; a '/' inside a part stands for a '.' in an
+// interface name, as sysctl(8) writes "net.ipv4.conf.eth0/100.forwarding".
+func SysctlKey(key string) error {
+	if len(key) > 256 {
+		return errdefs.Invalid("sysctl key is %d bytes, more than 256", len(key))
+	}
+	if !strings.HasPrefix(key, "net.") {
+		return errdefs.Invalid("sysctl key %q is not under net.: only network settings belong to a namespace", key)
+	}
+	for _, part := range strings.Split(key, ".") {
+		if part == "" || strings.HasPrefix(part, "/") || strings.HasSuffix(part, "/") || strings.Contains(part, "//") {
+			return errdefs.Invalid("sysctl key %q has an empty part", key)
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '/') {
+				return errdefs.Invalid("sysctl key %q has byte %q", key, c)
+			}
+		}
+	}
+	return nil
+}
+
+// SysctlPath turns a checked key into its file under /proc/sys.
+func SysctlPath(key string) string {
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(p, "/", ".")
+	}
+	return "/proc/sys/" + strings.Join(parts, "/")
 }

@@ -174,3 +174,26 @@ func FuzzMAC(f *testing.F) {
 		}
 	})
 }
+
+func TestSysctlKey(t *testing.T) {
+	for key, path := range map[string]string{
+		"net.ipv4.ip_forward":                 "/proc/sys/net/ipv4/ip_forward",
+		"net.ipv6.conf.default.disable_ipv6":  "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+		"net.ipv4.conf.eth0/100.forwarding":   "/proc/sys/net/ipv4/conf/eth0.100/forwarding",
+		"net.ipv4.neigh.br-0_x.gc_stale_time": "/proc/sys/net/ipv4/neigh/br-0_x/gc_stale_time",
+	} {
+		if err := SysctlKey(key); err != nil {
+			t.Errorf("SysctlKey(%q) = %v", key, err)
+		}
+		if got := SysctlPath(key); got != path {
+			t.Errorf("SysctlPath(%q) = %q, want %q", key, got, path)
+		}
+	}
+	for _, key := range []string{"", "net", "net.", "kernel.hostname", "vm.swappiness", "net..x", "net.ipv4./x",
+		"net.ipv4.x/", "net.ipv4.a//b", "net/ipv4/ip_forward", "net.ipv4.ip_forward\n", "net.ipv4.ip forward",
+		"net.ipv4.é", "net.ipv4.*", "net." + strings.Repeat("x", 300)} {
+		if err := SysctlKey(key); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("SysctlKey(%q) = %v, want ErrInvalid", key, err)
+		}
+	}
+}

@@ -227,6 +227,12 @@ func TestIntegrationHostileInput(t *testing.T) {
 	add("StartCapture(nil writer)", err)
 	_, err = ns.PingStats(ctx, addr("10.0.0.2"), 0, 0)
 	add("PingStats(count 0)", err)
+	for _, key := range []string{"", "kernel.hostname", "net/ipv4/ip_forward", "net..x", "net.ipv4.ip_forward\n"} {
+		add(fmt.Sprintf("SetSysctl(%q)", key), ns.SetSysctl(key, "1"))
+	}
+	add("SetSysctl(value with newline)", ns.SetSysctl("net.ipv4.ip_forward", "1\n0"))
+	_, err = ns.Sysctl("net.ipv4.no_such_setting")
+	add("Sysctl(unknown)", err, netnsx.ErrNotFound)
 	// Closed, nil and deleted handles.
 	add("Do(nil)", nilNS.Do(nil))
 	add("Start(nil)", ns.Start(nil))
