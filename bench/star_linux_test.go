@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 )
@@ -57,7 +58,7 @@ func BenchmarkFloor(b *testing.B) {
 // measure times build (the benchmark's own clock) and teardown (reported as
 // teardown-ns/op) separately.
 func measure(b *testing.B, n int, build func(prefix string) (teardown func() error, err error)) {
-	var teardown int64
+	var teardown time.Duration
 	for i := 0; i < b.N; i++ {
 		prefix := netnsxtest.Name(0) + "-"
 		teardownFn, err := build(prefix)
@@ -65,14 +66,14 @@ func measure(b *testing.B, n int, build func(prefix string) (teardown func() err
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		start := nanotime()
+		start := time.Now()
 		err = teardownFn()
-		teardown += nanotime() - start
+		teardown += time.Since(start)
 		b.StartTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(teardown)/float64(b.N), "teardown-ns/op")
+	b.ReportMetric(float64(teardown.Nanoseconds())/float64(b.N), "teardown-ns/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "build-ns/node")
 }

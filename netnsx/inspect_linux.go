@@ -1,10 +1,8 @@
 package netnsx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
 
 	"golang.org/x/sys/unix"
 
@@ -199,11 +197,6 @@ func (v *view) vxlan(l *rtnl.Link) *VXLANInfo {
 	if u := v.byIdx[x.Underlay]; u != nil && x.Underlay != 0 {
 		info.Underlay = u.Name
 	}
-	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
-	for _, n := range v.fdb {
-		if n.Index == l.Index && n.IP.IsValid() && bytes.Equal(n.HardwareAddr, zero) {
-			info.Remotes = append(info.Remotes, n.IP)
-		}
-	}
+	info.Remotes = rtnl.Remotes(v.fdb, l.Index)
 	return info
 }

@@ -1,7 +1,6 @@
 package vxlan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -15,10 +14,6 @@ import (
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
-
-// zeroMAC is the key of flood entries: frames with no better entry go to every VTEP
-// listed under it.
-var zeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
 
 // Create creates a VXLAN device in ns (nil: the host), attaches it to its master, adds
 // its addresses and brings it up. If any step fails, the device is removed.
@@ -149,7 +144,7 @@ func (d *Device) AddRemote(vtep netip.Addr) error {
 		return fmt.Errorf("vxlan: add remote %s to %s: %w", vtep, d.name(), err)
 	}
 	return d.use("add remote "+vtep.String()+" to", func(c *rtnl.Conn) error {
-		return ignore(c.NeighAdd(d.selfEntry(zeroMAC, vtep), rtnl.NeighAppend), unix.EEXIST)
+		return ignore(c.NeighAdd(d.selfEntry(rtnl.ZeroMAC, vtep), rtnl.NeighAppend), unix.EEXIST)
 	})
 }
 
@@ -160,7 +155,7 @@ func (d *Device) RemoveRemote(vtep netip.Addr) error {
 		return fmt.Errorf("vxlan: remove remote %s from %s: %w", vtep, d.name(), err)
 	}
 	return d.use("remove remote "+vtep.String()+" from", func(c *rtnl.Conn) error {
-		return c.NeighDel(d.selfEntry(zeroMAC, vtep))
+		return c.NeighDel(d.selfEntry(rtnl.ZeroMAC, vtep))
 	})
 }
 
@@ -176,13 +171,7 @@ func (d *Device) Remotes() ([]netip.Addr, error) {
 
 func remotes(c *rtnl.Conn, index int) ([]netip.Addr, error) {
 	ns, err := c.Neighs(unix.AF_BRIDGE)
-	var out []netip.Addr
-	for _, n := range ns {
-		if n.Index == index && n.IP.IsValid() && bytes.Equal(n.HardwareAddr, zeroMAC) {
-			out = append(out, n.IP)
-		}
-	}
-	return out, err
+	return rtnl.Remotes(ns, index), err
 }
 
 // SetRemotes makes the flood list exactly vteps: it adds the missing and removes the
@@ -203,13 +192,13 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 		for _, h := range have {
 			if want[h] {
 				delete(want, h)
-			} else if err := ignore(c.NeighDel(d.selfEntry(zeroMAC, h)), unix.ENOENT); err != nil {
+			} else if err := ignore(c.NeighDel(d.selfEntry(rtnl.ZeroMAC, h)), unix.ENOENT); err != nil {
 				return fmt.Errorf("remove %s: %w", h, err)
 			}
 		}
 		for _, v := range vteps { // in the caller's order
 			if want[v] {
-				if err := ignore(c.NeighAdd(d.selfEntry(zeroMAC, v), rtnl.NeighAppend), unix.EEXIST); err != nil {
+				if err := ignore(c.NeighAdd(d.selfEntry(rtnl.ZeroMAC, v), rtnl.NeighAppend), unix.EEXIST); err != nil {
 					return fmt.Errorf("add %s: %w", v, err)
 				}
 				delete(want, v)

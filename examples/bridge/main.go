@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
+	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
-	"github.com/nstopo/nstopo/internal/interrupt"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 )
 
 func main() {
-	interrupt.Defer() // teardown runs even when piped into head or interrupted once
+	cli.Defer() // teardown runs even when piped into head or interrupted once
 	prefix := flag.String("prefix", "", "prefix for the namespace names, to run beside another copy")
 	keep := flag.Bool("keep", false, "keep the topology for inspection; remove it later with -clean")
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
@@ -120,15 +120,7 @@ func run(w io.Writer, prefix string, keep bool, draw string) (err error) {
 	}
 	fmt.Fprintf(w, "%s -> 172.16.1.3:8081 in %s: %q echoed\n", n[1], n[2], msg)
 	if draw != "" {
-		snap, err := netnsx.Inspect(made...)
-		if err != nil {
-			return err
-		}
-		if draw == "dot" {
-			fmt.Fprint(w, snap.DOT())
-		} else {
-			fmt.Fprint(w, snap.Mermaid())
-		}
+		return cli.Draw(w, draw, made...)
 	}
 	if keep {
 		fmt.Fprintf(w, "kept; look with `ip netns exec %s ip addr`, remove with -clean\n", n[1])

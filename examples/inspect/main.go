@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nstopo/nstopo/internal/interrupt"
+	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
@@ -28,7 +28,7 @@ type options struct {
 }
 
 func main() {
-	interrupt.Defer() // teardown runs even when piped into head or interrupted once
+	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.StringVar(&o.docker, "docker", "/var/run/docker/netns", "where Docker keeps its namespaces")
 	flag.StringVar(&o.dot, "dot", "topology.dot", "write the Graphviz picture here (\"\": don't)")

@@ -30,8 +30,8 @@ import (
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
+	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
-	"github.com/nstopo/nstopo/internal/interrupt"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
@@ -54,7 +54,7 @@ type options struct {
 }
 
 func main() {
-	interrupt.Defer() // teardown runs even when piped into head or interrupted once
+	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.IntVar(&o.hosts, "hosts", 3, "number of hosts (1-250)")
 	flag.IntVar(&o.containers, "containers", 2, "containers per host (1-250)")
@@ -129,9 +129,6 @@ func run(w io.Writer, o options) (err error) {
 	if o.hosts < 1 || o.hosts > 250 || o.containers < 1 || o.containers > 250 {
 		return fmt.Errorf("-hosts and -containers must be 1..250, not %d and %d", o.hosts, o.containers)
 	}
-	if o.draw != "" && o.draw != "dot" && o.draw != "mermaid" {
-		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, o.draw)
-	}
 	t := &topology{}
 	defer func() {
 		if err != nil || !o.keep {
@@ -154,7 +151,7 @@ func run(w io.Writer, o options) (err error) {
 		o.hosts, o.containers, len(t.made), built.Round(time.Microsecond))
 	t.print(w)
 	if o.draw != "" {
-		if err := draw(w, o.draw, t.made); err != nil {
+		if err := cli.Draw(w, o.draw, t.made...); err != nil {
 			return err
 		}
 	}
@@ -446,18 +443,4 @@ func cleanup(prefix string) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
-}
-
-// draw prints the namespaces as a Graphviz or Mermaid picture.
-func draw(w io.Writer, format string, nss []*netnsx.NS) error {
-	snap, err := netnsx.Inspect(nss...)
-	if err != nil {
-		return err
-	}
-	if format == "dot" {
-		fmt.Fprint(w, snap.DOT())
-	} else {
-		fmt.Fprint(w, snap.Mermaid())
-	}
-	return nil
 }

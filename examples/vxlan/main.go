@@ -16,15 +16,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
-	"github.com/nstopo/nstopo/internal/interrupt"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
 )
 
 func main() {
-	interrupt.Defer() // teardown runs even when piped into head or interrupted once
+	cli.Defer() // teardown runs even when piped into head or interrupted once
 	prefix := flag.String("prefix", "", "prefix for the namespace names")
 	keep := flag.Bool("keep", false, "keep the topology for inspection (remove with `ip netns del`)")
 	flag.Parse()

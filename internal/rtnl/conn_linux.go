@@ -86,9 +86,6 @@ func (c *Conn) dump(typ int, resType uint16, data ...nl.NetlinkRequestData) ([][
 	}
 }
 
-// ParseAttrs parses a block of attributes, such as a link's IFLA_INFO_DATA, by type.
-func ParseAttrs(b []byte) map[uint16][]byte { return attrs(b, 0) }
-
 // attrs parses the attributes that follow a fixed-size header of hdrLen bytes.
 func attrs(b []byte, hdrLen int) map[uint16][]byte {
 	m := map[uint16][]byte{}
@@ -104,9 +101,6 @@ func attrs(b []byte, hdrLen int) map[uint16][]byte {
 	}
 	return m
 }
-
-// U32 reads a native-endian uint32 attribute; 0 if it is short.
-func U32(b []byte) uint32 { return u32(b) }
 
 func u32(b []byte) uint32 {
 	if len(b) < 4 {

@@ -1,6 +1,8 @@
 package rtnl
 
 import (
+	"bytes"
+	"net"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +20,7 @@ type VXLAN struct {
 
 // ParseVXLAN decodes a VXLAN link's IFLA_INFO_DATA.
 func ParseVXLAN(b []byte) VXLAN {
-	a := ParseAttrs(b)
+	a := attrs(b, 0)
 	v := VXLAN{VNI: u32(a[unix.IFLA_VXLAN_ID]), Underlay: int(u32(a[unix.IFLA_VXLAN_LINK]))}
 	if p := a[unix.IFLA_VXLAN_PORT]; len(p) == 2 {
 		v.Port = uint16(p[0])<<8 | uint16(p[1]) // network byte order
@@ -40,4 +42,20 @@ func ParseVXLAN(b []byte) VXLAN {
 		}
 	}
 	return v
+}
+
+// ZeroMAC keys a VXLAN device's flood entries: frames with no better entry go to every
+// VTEP listed under it.
+var ZeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+
+// Remotes picks the flood list of the VXLAN device with that index out of AF_BRIDGE
+// entries.
+func Remotes(neighs []Neigh, index int) []netip.Addr {
+	var out []netip.Addr
+	for _, n := range neighs {
+		if n.Index == index && n.IP.IsValid() && bytes.Equal(n.HardwareAddr, ZeroMAC) {
+			out = append(out, n.IP)
+		}
+	}
+	return out
 }
