@@ -3,8 +3,9 @@
 // An [NS] is a handle on one namespace: a named one under /run/netns (made by [New] or
 // `ip netns add`, opened by [Open]), one opened by path such as Docker's
 // /var/run/docker/netns/<id> or /proc/<pid>/ns/net ([OpenPath]), or the namespace the
-// process started in ([Host]). A nil *NS passed to any function of nstopo means the
-// host namespace.
+// process started in ([Host]). A nil *NS is never the host: any function of nstopo given
+// one returns an error wrapping [ErrInvalid], so the nil result of a failed constructor
+// cannot reach the real machine. The host is touched only through a handle from Host.
 //
 // Each NS keeps one rtnetlink socket, opened inside the namespace once; every link,
 // address and route call goes through it from whatever goroutine calls it, so no call

@@ -41,19 +41,20 @@ func Inspect(nss ...*NS) (*Snapshot, error) {
 }
 
 func hostAndNamed() ([]*NS, func(), error) {
-	host, err := resolve(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	names, err := List()
+	host, err := Host()
 	if err != nil {
 		return nil, nil, err
 	}
 	nss := []*NS{host}
 	closeAll := func() {
-		for _, ns := range nss[1:] {
+		for _, ns := range nss {
 			ns.Close()
 		}
+	}
+	names, err := List()
+	if err != nil {
+		closeAll()
+		return nil, nil, err
 	}
 	for _, name := range names {
 		ns, err := Open(name)

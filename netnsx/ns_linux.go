@@ -41,25 +41,16 @@ type nsSys struct {
 // package can have moved a thread.
 var hostFile, hostFileErr = os.Open(threadNS)
 
-var (
-	hostOnce   sync.Once
-	hostShared *NS
-	hostErr    error
-)
-
-// resolve turns nil into the package's shared host handle.
+// resolve refuses a nil handle: nil is never the host, so that the nil result of a
+// failed constructor can never reach the real machine. The host is only Host().
 func resolve(ns *NS) (*NS, error) {
-	if ns != nil {
-		return ns, nil
+	if ns == nil {
+		return nil, errNilNS
 	}
-	hostOnce.Do(func() {
-		hostShared, hostErr = Host()
-		if hostShared != nil {
-			hostShared.shared = true
-		}
-	})
-	return hostShared, hostErr
+	return ns, nil
 }
+
+var errNilNS = errdefs.Invalid("nil namespace handle (the host is netnsx.Host())")
 
 // Host returns a new handle on the namespace the process started in.
 func Host() (*NS, error) {
@@ -248,20 +239,26 @@ func OpenPath(path string) (*NS, error) {
 }
 
 func openPath(path string) (*NS, error) {
-	f, err := os.Open(path)
+	// O_PATH never blocks: open(2) of a FIFO for reading would wait for a writer forever.
+	pfd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, errdefs.Kernel(err, capsHint)
 	}
+	defer unix.Close(pfd)
 	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
-		f.Close()
+	if err := unix.Fstatfs(pfd, &sfs); err != nil {
 		return nil, errdefs.Kernel(err, "")
 	}
 	if sfs.Type != unix.NSFS_MAGIC {
-		f.Close()
 		return nil, errdefs.Invalid("%s is not a namespace", path)
 	}
-	if t, err := unix.IoctlRetInt(int(f.Fd()), nsGetNSType); err != nil || t != unix.CLONE_NEWNET {
+	// Only now is it safe to open for real (setns and ioctl refuse O_PATH descriptors).
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, errdefs.Kernel(err, capsHint)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if t, err := unix.IoctlRetInt(fd, nsGetNSType); err != nil || t != unix.CLONE_NEWNET {
 		f.Close()
 		return nil, errdefs.Invalid("%s is not a network namespace", path)
 	}
@@ -295,21 +292,19 @@ func Delete(name string) error {
 	if err := check.NSName(name); err != nil {
 		return fmt.Errorf("netnsx: delete %s: %w", name, err)
 	}
-	path := filepath.Join(runDir, name)
-	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("netnsx: delete %s: %w", name, errdefs.Kernel(err, capsHint))
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("netnsx: delete %s: %w", name, errdefs.Kernel(err, capsHint))
+	if err := removeName(filepath.Join(runDir, name)); err != nil {
+		return fmt.Errorf("netnsx: delete %s: %w", name, err)
 	}
 	return nil
 }
 
 // Close releases the handle's file and socket. It does not delete the namespace. It is
-// idempotent; every later call on the handle fails with ErrClosed. Closing the host
-// handle that a nil *NS stands for does nothing.
+// idempotent and nil-safe; every later call on the handle fails with ErrClosed. Close
+// waits for the handle's netlink requests in flight, but not for a function running in
+// [NS.Do]: that function's thread keeps the namespace alive by itself, so it goes on
+// safely, and waiting for it would deadlock a function that closes its own handle.
 func (ns *NS) Close() error {
-	if ns == nil || ns.shared {
+	if ns == nil {
 		return nil
 	}
 	ns.mu.Lock()
@@ -325,39 +320,87 @@ func (ns *NS) Close() error {
 	return ns.sys.file.Close()
 }
 
-// Delete closes the handle and removes the namespace's name. Only named namespaces can
-// be deleted.
+// Delete closes the handle and removes the namespace's name, if the name still refers
+// to this handle's namespace. Only named namespaces can be deleted.
 func (ns *NS) Delete() error { return DeleteAll(ns) }
 
 // DeleteAll deletes many namespaces, the last given first, as deferred calls run: pass
 // them in the order they were made. It removes every name, then closes every handle, so
 // the kernel frees them in one batch after the deletions rather than during them, and
 // it unmounts the newest first, the order in which unmounting is cheapest (at 1000
-// namespaces, oldest first takes three times as long). It returns every error, joined;
-// nil and closed handles are refused as Delete refuses them.
+// namespaces, oldest first takes three times as long). A name that was deleted and made
+// again since the handle was opened belongs to another namespace and is left alone
+// (ErrNotFound). It returns every error, joined; nil, unnamed, closed and already
+// deleted handles (also one given twice) are refused.
 func DeleteAll(nss ...*NS) error {
 	var errs []error
+	claimed := make([]*NS, 0, len(nss))
 	for i := len(nss) - 1; i >= 0; i-- {
 		ns := nss[i]
-		if ns == nil || ns.name == "" {
-			errs = append(errs, fmt.Errorf("netnsx: delete %s: %w", ns, errdefs.Invalid("only a named namespace can be deleted")))
+		if err := ns.claim(); err != nil {
+			errs = append(errs, fmt.Errorf("netnsx: delete %s: %w", ns, err))
 			continue
 		}
-		ns.mu.Lock()
-		closed := ns.closed
-		ns.mu.Unlock()
-		if closed {
-			errs = append(errs, fmt.Errorf("netnsx: delete %s: %w", ns, closedErr))
-			continue
+		claimed = append(claimed, ns)
+		if err := ns.removeName(); err != nil {
+			errs = append(errs, fmt.Errorf("netnsx: delete %s: %w", ns, err))
 		}
-		errs = append(errs, Delete(ns.name))
 	}
-	for _, ns := range nss {
-		if ns != nil && ns.name != "" {
-			ns.Close()
-		}
+	for i := len(claimed) - 1; i >= 0; i-- {
+		claimed[i].Close()
 	}
 	return errors.Join(errs...)
+}
+
+// claim marks a named, open handle as being deleted, so that of two concurrent deletes
+// one wins and the other is told the handle is closed.
+func (ns *NS) claim() error {
+	if ns == nil {
+		return errNilNS
+	}
+	if ns.name == "" {
+		return errdefs.Invalid("only a named namespace can be deleted")
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.closed || ns.deleting {
+		return closedErr
+	}
+	ns.deleting = true
+	return nil
+}
+
+// removeName unmounts and removes the handle's name, but only while the name is still
+// a mount of this handle's namespace: after someone deleted it and made a new one of
+// the same name, the name is theirs.
+func (ns *NS) removeName() error {
+	fd, err := unix.Open(ns.path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errdefs.Kernel(err, capsHint)
+	}
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	unix.Close(fd)
+	if err != nil {
+		return errdefs.Kernel(err, "")
+	}
+	if st.Dev != ns.sys.dev || st.Ino != ns.sys.ino {
+		return fmt.Errorf("%w: %s now names another namespace", ErrNotFound, ns.path)
+	}
+	return removeName(ns.path)
+}
+
+// removeName unmounts path, never following a symbolic link there (which would
+// unmount the namespace it points to), and removes it.
+func removeName(path string) error {
+	err := unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+	if err != nil && !errors.Is(err, unix.EINVAL) { // EINVAL: not a mount point
+		return errdefs.Kernel(err, capsHint)
+	}
+	if err := os.Remove(path); err != nil {
+		return errdefs.Kernel(err, capsHint)
+	}
+	return nil
 }
 
 var closedErr = errdefs.Invalid("%w", errdefs.ErrClosed)
@@ -421,20 +464,22 @@ func init() {
 
 // onThread runs fn on a fresh goroutine locked to its OS thread, after into has moved
 // that thread to another namespace (into gets the thread's own namespace and says
-// whether it moved), and moves it back afterwards. If the thread cannot be moved back it
-// stays locked, and the runtime discards it when the goroutine ends. A panic in fn is
-// re-raised in the caller; runtime.Goexit in fn (t.FailNow, say) is repeated in the
-// caller.
+// whether it moved), and moves it back afterwards — in a defer, so that a panic or
+// runtime.Goexit in fn (t.FailNow, say) cannot leave the thread there; the main thread,
+// which the runtime never discards, may be the one. If the thread cannot be moved back
+// it stays locked, and the runtime discards it when the goroutine ends. A panic in fn is
+// re-raised in the caller and Goexit is repeated there, so both behave as if fn had run
+// on the caller's own goroutine.
 func onThread(into func(orig int) (moved bool, err error), fn func() error) error {
 	type result struct {
 		err      error
 		panicked bool
 		value    any
-		exited   bool
+		exited   bool // fn called runtime.Goexit
 	}
 	done := make(chan result, 1)
 	go func() {
-		res := result{exited: true}
+		res := result{exited: true} // stays so only if fn never returns nor panics
 		defer func() { done <- res }()
 		runtime.LockOSThread()
 		orig, err := unix.Open(threadNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -453,32 +498,28 @@ func onThread(into func(orig int) (moved bool, err error), fn func() error) erro
 			}
 			return
 		}
-		var r result // if fn calls runtime.Goexit, nothing below runs and res says so
-		func() {
-			defer func() {
-				if v := recover(); v != nil {
-					r.panicked, r.value = true, v
+		defer func() {
+			if moved {
+				if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+					res = result{err: fmt.Errorf("return to the original namespace: %w", err)}
+					return // still locked: the runtime ends this thread with the goroutine
 				}
-			}()
-			r.err = fn()
-		}()
-		if !moved {
+			}
 			runtime.UnlockOSThread()
-			res = r
-			return
-		}
-		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-			res = result{err: fmt.Errorf("return to the original namespace: %w", err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		res = r
+		}()
+		defer func() {
+			if v := recover(); v != nil {
+				res = result{panicked: true, value: v}
+			}
+		}()
+		err = fn()
+		res = result{err: err}
 	}()
 	res := <-done
 	switch {
 	case res.panicked:
 		panic(res.value)
-	case res.exited && res.err == nil:
+	case res.exited:
 		runtime.Goexit()
 	}
 	return res.err

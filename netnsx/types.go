@@ -7,20 +7,23 @@ import (
 )
 
 // NS is a handle on one network namespace. Its methods are safe for concurrent use.
-// A nil *NS is the host namespace.
+// A nil *NS is never the host: every call on or with one fails with ErrInvalid (only
+// Close does nothing). The host namespace is reached only through [Host]. Close every
+// handle: each holds a file descriptor and a netlink socket, which a forgotten handle
+// keeps until the garbage collector happens to find it.
 type NS struct {
-	name   string // "" for namespaces without a name under /run/netns
-	path   string
-	shared bool // the package's own host handle: Close does nothing
-	host   bool // opened by Host
+	name string // "" for namespaces without a name under /run/netns
+	path string
+	host bool // opened by Host
 
 	// Calls hold a reference while they use sys; Close marks the handle closed at once,
 	// so later calls fail fast instead of queueing, then waits for the references to go.
-	mu      sync.Mutex
-	drained sync.Cond // signalled on mu when refs drops to 0 after Close
-	refs    int
-	closed  bool
-	sys     nsSys // what the platform keeps: the namespace fd and its netlink socket
+	mu       sync.Mutex
+	drained  sync.Cond // signalled on mu when refs drops to 0 after Close
+	refs     int
+	closed   bool
+	deleting bool  // claimed by Delete; Close follows
+	sys      nsSys // what the platform keeps: the namespace fd and its netlink socket
 }
 
 // Name returns the namespace's name under /run/netns, or "" for the host namespace and
@@ -44,7 +47,9 @@ func (ns *NS) Path() string {
 // String names the namespace for errors and logs: its name, "host", or its path.
 func (ns *NS) String() string {
 	switch {
-	case ns == nil || ns.host:
+	case ns == nil:
+		return "<nil>"
+	case ns.host:
 		return "host"
 	case ns.name != "":
 		return ns.name

@@ -56,8 +56,8 @@ type FDB struct {
 	State  string   `json:"state"`
 }
 
-// tool finds an iproute2 program also where PATH lacks the sbin directories.
-func tool(name string) string {
+// Tool finds an iproute2 program also where PATH lacks the sbin directories.
+func Tool(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
@@ -77,7 +77,7 @@ func fileExists(p string) bool {
 // Run runs a command and decodes its JSON output into v, failing the test on error.
 func Run(tb testing.TB, v any, name string, args ...string) {
 	tb.Helper()
-	out, err := exec.Command(tool(name), args...).Output()
+	out, err := exec.Command(Tool(name), args...).Output()
 	if err != nil {
 		msg := ""
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -117,7 +117,7 @@ func Routes(tb testing.TB, ns, family string) []Route {
 func FDBs(tb testing.TB, ns string) []FDB {
 	tb.Helper()
 	var fs []FDB
-	Run(tb, &fs, "ip", "netns", "exec", ns, tool("bridge"), "-j", "fdb", "show")
+	Run(tb, &fs, "ip", "netns", "exec", ns, Tool("bridge"), "-j", "fdb", "show")
 	return fs
 }
 
