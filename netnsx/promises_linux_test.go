@@ -29,7 +29,7 @@ func TestIntegrationNilIsNeverTheHost(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
 	ns := netnsxtest.New(t)
 	var nilNS *netnsx.NS
-	name := netnsxtest.Name(15) // would appear in the host if nil meant the host
+	name := netnsxtest.Name(15)                                                          // would appear in the host if nil meant the host
 	t.Cleanup(func() { _ = exec.Command(iptest.Tool("ip"), "link", "del", name).Run() }) // if it broke
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

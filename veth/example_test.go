@@ -1,6 +1,7 @@
 package veth_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"net/netip"
@@ -37,10 +38,14 @@ func ExampleCreate() {
 	fmt.Println(pair.A.Name(), pair.B.Name())
 }
 
-// Both ends cannot share a name inside one namespace; the error says so before any
-// syscall.
+// A nil namespace is never the host: the nil result of a failed netnsx.New cannot
+// reach the real machine. The error says so before any syscall.
 func ExampleCreate_invalid() {
-	_, err := veth.Create(veth.Config{A: veth.End{Name: "veth1"}, B: veth.End{Name: "veth1"}})
+	c1, _ := netnsx.Open("no-such-namespace") // fails: c1 is nil
+	_, err := veth.Create(veth.Config{A: veth.End{NS: c1, Name: "veth1"}, B: veth.End{NS: c1, Name: "eth0"}})
+	fmt.Println(errors.Is(err, netnsx.ErrInvalid))
 	fmt.Println(err)
-	// Output: veth: create veth1/veth1: netnsx: invalid argument: A.Name and B.Name are both "veth1" in one namespace
+	// Output:
+	// true
+	// veth: create veth1/eth0: netnsx: invalid argument: A.NS is nil (the host is netnsx.Host())
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/netnsx"
 )
 
 // FuzzConfig checks that validate never panics and refuses only with ErrInvalid.
@@ -15,7 +16,8 @@ func FuzzConfig(f *testing.F) {
 	f.Add("veth1", "veth1", "", []byte(nil), 0)
 	f.Add("a:b", "eth%d", "224.0.0.1/4", []byte{1, 2, 3}, -1)
 	f.Fuzz(func(t *testing.T, a, b, addr string, mac []byte, mtu int) {
-		cfg := Config{A: End{Name: a, HardwareAddr: mac}, B: End{Name: b}, MTU: mtu}
+		ns := new(netnsx.NS) // never used: validation makes no syscall
+		cfg := Config{A: End{NS: ns, Name: a, HardwareAddr: mac}, B: End{NS: ns, Name: b}, MTU: mtu}
 		if p, err := netip.ParsePrefix(addr); err == nil {
 			cfg.B.Addrs = []netip.Prefix{p}
 		}

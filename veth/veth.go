@@ -11,7 +11,7 @@ import (
 
 // End describes one end of a pair. Zero fields mean what `ip link add` means.
 type End struct {
-	NS           *netnsx.NS       // nil: the host namespace
+	NS           *netnsx.NS       // required; nil is refused (the host is netnsx.Host())
 	Name         string           // required: 1-15 bytes
 	Addrs        []netip.Prefix   // none: no address
 	HardwareAddr net.HardwareAddr // nil: the kernel picks a random one
@@ -32,6 +32,9 @@ func (c *Config) validate() error {
 		side string
 		end  *End
 	}{{"A", &c.A}, {"B", &c.B}} {
+		if e.end.NS == nil {
+			return errdefs.Invalid("%s.NS is nil (the host is netnsx.Host())", e.side)
+		}
 		if err := check.IfName(e.side+".Name", e.end.Name); err != nil {
 			return err
 		}
