@@ -37,13 +37,27 @@ func (ns *NS) Do(fn func() error) error {
 	return err
 }
 
-// Start starts cmd inside the namespace: the child inherits the namespace from the
-// thread that forks it. Wait for it as usual.
+// Start starts cmd inside the namespace, as `ip netns exec` does: the child also gets a
+// mount namespace of its own in which /sys is the namespace's sysfs (so /sys/class/net
+// lists its links) and, for a named namespace, each file of /etc/netns/NAME is
+// bind-mounted over its namesake in /etc (resolv.conf, hosts). Unlike ip, a bind that
+// fails is an error, not a warning. The host handle starts cmd unchanged. Wait for it as
+// usual.
 func (ns *NS) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return fmt.Errorf("netnsx: start in %s: %w", ns, errdefs.Invalid("nil command"))
 	}
-	return ns.Do(cmd.Start)
+	n, err := resolve(ns)
+	if err != nil {
+		return fmt.Errorf("netnsx: start in %s: %w", ns, err)
+	}
+	if n.host {
+		return n.Do(cmd.Start)
+	}
+	if err := n.startExec(cmd); err != nil {
+		return fmt.Errorf("netnsx: start %s in %s: %w", cmd.Path, ns, errdefs.Kernel(err, "CAP_SYS_ADMIN"))
+	}
+	return nil
 }
 
 // Run runs cmd inside the namespace and waits for it.

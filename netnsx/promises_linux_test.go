@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,4 +292,60 @@ func TestIntegrationForgottenHandlesAreClosed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	require.LessOrEqual(t, count(), before+20, "forgotten handles were closed")
+}
+
+// Run is `ip netns exec`: the child sees the namespace's own /sys and its
+// /etc/netns/NAME files over /etc, and nothing of that reaches the caller.
+func TestIntegrationRunLikeIPNetnsExec(t *testing.T) {
+	ns := netnsxtest.New(t)
+	brName := netnsxtest.Name(15)
+	_, err := bridge.Create(ns, bridge.Config{Name: brName})
+	require.NoError(t, err)
+
+	etc := filepath.Join("/etc/netns", ns.Name())
+	withEtc := os.MkdirAll(etc, 0o755) == nil // not writable in a user namespace
+	if withEtc {
+		t.Cleanup(func() { os.RemoveAll(etc) })
+		require.NoError(t, os.WriteFile(filepath.Join(etc, "hosts"), []byte("10.1.2.3 "+ns.Name()+"\n"), 0o644))
+	}
+	var want strings.Builder
+	require.NoError(t, exec.Command(iptest.Tool("ip"), "netns", "exec", ns.Name(), "sh", "-c", "ls /sys/class/net; cat /etc/hosts").Run())
+	cmd := exec.Command(iptest.Tool("ip"), "netns", "exec", ns.Name(), "sh", "-c", "ls /sys/class/net; cat /etc/hosts")
+	cmd.Stdout = &want
+	require.NoError(t, cmd.Run())
+
+	host := readNS(t, "/proc/thread-self/ns/mnt")
+	for i := 0; i < 20; i++ {
+		var got strings.Builder
+		cmd := exec.Command("sh", "-c", "ls /sys/class/net; cat /etc/hosts")
+		cmd.Stdout = &got
+		require.NoError(t, ns.Run(cmd))
+		require.Equal(t, want.String(), got.String(), "the same view as ip netns exec")
+		require.Contains(t, got.String(), brName+"\n")
+		if withEtc {
+			require.Contains(t, got.String(), "10.1.2.3 "+ns.Name())
+		}
+	}
+	_, err = os.Stat(filepath.Join("/sys/class/net", brName))
+	require.ErrorIs(t, err, os.ErrNotExist, "the caller's /sys is untouched")
+	hosts, err := os.ReadFile("/etc/hosts")
+	require.NoError(t, err)
+	require.NotContains(t, string(hosts), ns.Name(), "the caller's /etc is untouched")
+	// The threads that started the children end with their goroutines; give them time.
+	var foreign []string
+	for try := 0; try < 100; try++ {
+		foreign = foreign[:0]
+		tasks, err := filepath.Glob("/proc/self/task/*/ns/mnt")
+		require.NoError(t, err)
+		for _, task := range tasks {
+			if got, err := os.Readlink(task); err == nil && got != host {
+				foreign = append(foreign, task)
+			}
+		}
+		if len(foreign) == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Empty(t, foreign, "threads left in a foreign mount namespace")
 }
