@@ -23,16 +23,25 @@ import (
 	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
+	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
 )
 
 func main() {
+	// Not root? Go on in a user namespace of our own, where we may build namespaces.
+	if err := userns.Enter(); err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+	}
 	cli.Defer() // teardown runs even when piped into head or interrupted once
 	prefix := flag.String("prefix", "", "prefix for the namespace names, to run beside another copy")
 	keep := flag.Bool("keep", false, "keep the topology for inspection; remove it later with -clean")
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
 	draw := flag.String("draw", "", `also print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
 	flag.Parse()
+	if userns.Inside() && *keep {
+		fmt.Fprintln(os.Stderr, "bridge: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+		os.Exit(2)
+	}
 	if *clean {
 		for _, n := range names(*prefix) {
 			if err := netnsx.Delete(n); err != nil && !errors.Is(err, netnsx.ErrNotFound) {

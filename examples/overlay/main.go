@@ -33,6 +33,7 @@ import (
 	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
+	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
 )
@@ -54,6 +55,10 @@ type options struct {
 }
 
 func main() {
+	// Not root? Go on in a user namespace of our own, where we may build namespaces.
+	if err := userns.Enter(); err != nil {
+		fmt.Fprintln(os.Stderr, "overlay:", err)
+	}
 	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.IntVar(&o.hosts, "hosts", 3, "number of hosts (1-250)")
@@ -65,6 +70,10 @@ func main() {
 	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
 	flag.Parse()
+	if userns.Inside() && o.keep {
+		fmt.Fprintln(os.Stderr, "overlay: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+		os.Exit(2)
+	}
 	if *clean {
 		n, err := cleanup(o.prefix)
 		fmt.Printf("removed %d namespaces\n", n)

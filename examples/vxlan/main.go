@@ -19,15 +19,24 @@ import (
 	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
+	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
 	"github.com/nstopo/nstopo/vxlan"
 )
 
 func main() {
+	// Not root? Go on in a user namespace of our own, where we may build namespaces.
+	if err := userns.Enter(); err != nil {
+		fmt.Fprintln(os.Stderr, "vxlan:", err)
+	}
 	cli.Defer() // teardown runs even when piped into head or interrupted once
 	prefix := flag.String("prefix", "", "prefix for the namespace names")
 	keep := flag.Bool("keep", false, "keep the topology for inspection (remove with `ip netns del`)")
 	flag.Parse()
+	if userns.Inside() && *keep {
+		fmt.Fprintln(os.Stderr, "vxlan: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+		os.Exit(2)
+	}
 	if err := run(os.Stdout, *prefix, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "vxlan:", err)
 		os.Exit(1)
