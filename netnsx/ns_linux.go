@@ -14,6 +14,7 @@ import (
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/internal/rtnl"
 )
 
@@ -40,6 +41,18 @@ type nsSys struct {
 // hostFile is the namespace the process started in, captured before any code of this
 // package can have moved a thread.
 var hostFile, hostFileErr = os.Open(threadNS)
+
+// runDirHint says what a refused change under /run/netns needs. A process that has the
+// capabilities only in a user namespace of its own (`unshare -Urn`) is refused too, and
+// needs to hear why: /run/netns belongs to a mount it does not own.
+func runDirHint() string {
+	if privilege.Has() && !privilege.InitialUserNS() {
+		return capsHint + " over " + runDir + ", which this process has only in a user namespace that does not own " +
+			"the mount there; call userns.Enter (tests: netnsxtest.Main), or mount a tmpfs on " + runDir +
+			" in a mount namespace of its own"
+	}
+	return capsHint
+}
 
 // resolve refuses a nil handle: nil is never the host, so that the nil result of a
 // failed constructor can never reach the real machine. The host is only Host().
@@ -119,7 +132,7 @@ func create(name string) (_ *NS, err error) {
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, capsHint))
+		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, runDirHint()))
 	}
 	unix.Close(fd)
 	ns := newNS(name, path)
@@ -193,7 +206,7 @@ func ensureRunDir() (err error) {
 	}
 	defer func() { runDirReady = err == nil }()
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return fmt.Errorf("%s: %w", runDir, errdefs.Kernel(err, capsHint))
+		return fmt.Errorf("%s: %w", runDir, errdefs.Kernel(err, runDirHint()))
 	}
 	for bound := false; ; bound = true {
 		err := unix.Mount("", runDir, "none", unix.MS_SHARED|unix.MS_REC, "")
@@ -201,11 +214,11 @@ func ensureRunDir() (err error) {
 			return nil
 		}
 		if !errors.Is(err, unix.EINVAL) || bound {
-			return fmt.Errorf("make %s shared: %w", runDir, errdefs.Kernel(err, capsHint))
+			return fmt.Errorf("make %s shared: %w", runDir, errdefs.Kernel(err, runDirHint()))
 		}
 		// Not a mount point yet: make it one, then share it.
 		if err := unix.Mount(runDir, runDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", runDir, errdefs.Kernel(err, capsHint))
+			return fmt.Errorf("bind %s: %w", runDir, errdefs.Kernel(err, runDirHint()))
 		}
 	}
 }
@@ -395,10 +408,10 @@ func (ns *NS) removeName() error {
 func removeName(path string) error {
 	err := unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
 	if err != nil && !errors.Is(err, unix.EINVAL) { // EINVAL: not a mount point
-		return errdefs.Kernel(err, capsHint)
+		return errdefs.Kernel(err, runDirHint())
 	}
 	if err := os.Remove(path); err != nil {
-		return errdefs.Kernel(err, capsHint)
+		return errdefs.Kernel(err, runDirHint())
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
@@ -44,15 +45,7 @@ func Inside() bool { return inside }
 
 // Privileged reports whether the process has, in its user namespace, the capabilities
 // that making network namespaces needs: CAP_SYS_ADMIN and CAP_NET_ADMIN.
-func Privileged() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if unix.Capget(&hdr, &data[0]) != nil {
-		return false
-	}
-	const need = 1<<unix.CAP_SYS_ADMIN | 1<<unix.CAP_NET_ADMIN
-	return data[0].Effective&need == need
-}
+func Privileged() bool { return privilege.Has() }
 
 func setupChild() error {
 	// Mounts made from here on stay in this mount namespace.
