@@ -2,10 +2,13 @@ package netnsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
+	"strings"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/rtnl"
@@ -57,9 +60,10 @@ func (ns *NS) Run(cmd *exec.Cmd) error {
 // Dial connects from inside the namespace. A host name is resolved first, with the
 // process's resolver in the host namespace; the addresses are then tried one after
 // another inside the namespace (never in parallel: a racing goroutine would dial from
-// the host).
+// the host). An IPv6 zone names an interface of this namespace (fe80::1%eth0); unix
+// addresses pass through as they are.
 func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, error) {
-	addrs, err := resolveAddrs(ctx, address)
+	addrs, err := ns.resolveAddrs(ctx, network, address)
 	if err != nil {
 		return nil, fmt.Errorf("netnsx: dial %s in %s: %w", address, ns, err)
 	}
@@ -68,8 +72,8 @@ func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, erro
 		var d net.Dialer
 		var err error
 		for _, a := range addrs {
-			if c, err = d.DialContext(ctx, network, a); err == nil {
-				return nil
+			if c, err = d.DialContext(ctx, network, a); err == nil || ctx.Err() != nil {
+				return err
 			}
 		}
 		return err
@@ -77,47 +81,124 @@ func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, erro
 	return c, err
 }
 
-// Listen listens inside the namespace.
+// Listen listens inside the namespace. A host name is resolved as Dial resolves it, and
+// the first of its addresses used, an IPv4 one if there is one, as net.Listen does.
 func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	addrs, err := ns.resolveAddrs(ctx, network, address)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: listen %s in %s: %w", address, ns, err)
+	}
 	var l net.Listener
-	err := ns.Do(func() (err error) {
+	err = ns.Do(func() (err error) {
 		var lc net.ListenConfig
-		l, err = lc.Listen(ctx, network, address)
+		l, err = lc.Listen(ctx, network, listenAddr(addrs))
 		return err
 	})
 	return l, err
 }
 
-// ListenPacket opens a packet socket (UDP, IP, unixgram) inside the namespace.
+// ListenPacket opens a packet socket (UDP, IP, unixgram) inside the namespace; its
+// address is resolved as Listen's.
 func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	addrs, err := ns.resolveAddrs(ctx, network, address)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: listen %s in %s: %w", address, ns, err)
+	}
 	var pc net.PacketConn
-	err := ns.Do(func() (err error) {
+	err = ns.Do(func() (err error) {
 		var lc net.ListenConfig
-		pc, err = lc.ListenPacket(ctx, network, address)
+		pc, err = lc.ListenPacket(ctx, network, listenAddr(addrs))
 		return err
 	})
 	return pc, err
 }
 
-// resolveAddrs turns host:port into literal ip:port strings.
-func resolveAddrs(ctx context.Context, address string) ([]string, error) {
-	host, port, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, errdefs.Invalid("%v", err)
+// resolveAddrs turns an address of network into the literal addresses to use inside
+// the namespace, in the resolver's order: a host name is resolved in the host (see Dial), and an
+// IPv6 zone that names an interface becomes that interface's index here. Unix socket
+// addresses, and those with no host, pass through.
+func (ns *NS) resolveAddrs(ctx context.Context, network, address string) ([]string, error) {
+	var port bool
+	var family byte // 4, 6, or 0 for either
+	base, _, _ := strings.Cut(network, ":")
+	switch base {
+	case "unix", "unixgram", "unixpacket":
+		return []string{address}, nil
+	case "tcp", "udp":
+		port = true
+	case "tcp4", "udp4":
+		port, family = true, 4
+	case "tcp6", "udp6":
+		port, family = true, 6
+	case "ip":
+	case "ip4":
+		family = 4
+	case "ip6":
+		family = 6
+	default:
+		return nil, errdefs.Invalid("unknown network %q", network)
+	}
+	host, service := address, ""
+	if port {
+		var err error
+		if host, service, err = net.SplitHostPort(address); err != nil {
+			return nil, errdefs.Invalid("%v", err)
+		}
 	}
 	if host == "" {
 		return []string{address}, nil
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return []string{address}, nil
+	host, zone, _ := strings.Cut(host, "%")
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip} // as given: a v4-mapped address stays one
+	} else if host == "" {
+		return nil, errdefs.Invalid("address %q has a zone and no host", address)
+	} else {
+		if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+			var dns *net.DNSError
+			if errors.As(err, &dns) && dns.IsNotFound {
+				return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+			}
+			return nil, err
+		}
+		for i := range ips {
+			ips[i] = ips[i].Unmap()
+		}
+		ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool {
+			return family == 4 && !ip.Is4() || family == 6 && !ip.Is6()
+		})
+		if len(ips) == 0 {
+			return nil, fmt.Errorf("%w: %s has no IPv%d address", ErrNotFound, host, family)
+		}
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	index, err := ns.zoneIndex(zone)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, len(ips))
 	for i, ip := range ips {
-		out[i] = net.JoinHostPort(ip.Unmap().String(), port)
+		if ip.Is6() {
+			ip = ip.WithZone(index)
+		}
+		out[i] = ip.String()
+		if port {
+			out[i] = net.JoinHostPort(out[i], service)
+		}
 	}
 	return out, nil
+}
+
+// listenAddr picks the address net.Listen would: the first IPv4 one, else the first.
+func listenAddr(addrs []string) string {
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+			return a
+		}
+	}
+	return addrs[0]
 }
