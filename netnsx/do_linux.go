@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/rtnl"
@@ -61,56 +62,107 @@ func (ns *NS) Run(cmd *exec.Cmd) error {
 // process's resolver in the host namespace; the addresses are then tried one after
 // another inside the namespace (never in parallel: a racing goroutine would dial from
 // the host). An IPv6 zone names an interface of this namespace (fe80::1%eth0); unix
-// addresses pass through as they are.
+// addresses pass through as they are. Errors name the call and the namespace, wrap the
+// sentinel that fits (ErrInvalid for a bad address, ErrNotFound for an unknown zone or
+// host) and keep the errno, net's error and ctx's error reachable.
 func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, error) {
 	addrs, err := ns.resolveAddrs(ctx, network, address)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: dial %s in %s: %w", address, ns, err)
+		return nil, sockErr("dial", network, address, ns, err)
 	}
 	var c net.Conn
+	var derr error
 	err = ns.Do(func() error {
 		var d net.Dialer
-		var err error
 		for _, a := range addrs {
-			if c, err = d.DialContext(ctx, network, a); err == nil || ctx.Err() != nil {
-				return err
+			if c, derr = d.DialContext(ctx, network, a); derr == nil || ctx.Err() != nil {
+				break
 			}
 		}
-		return err
+		return nil
 	})
-	return c, err
+	if err != nil {
+		return nil, err // entering the namespace failed; Do said so
+	}
+	if derr != nil {
+		return nil, sockErr("dial", network, address, ns, derr)
+	}
+	return c, nil
 }
 
 // Listen listens inside the namespace. A host name is resolved as Dial resolves it, and
 // the first of its addresses used, an IPv4 one if there is one, as net.Listen does.
+// Errors are as Dial's; an address in use wraps ErrExists, one the namespace does not
+// have ErrInvalid.
 func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener, error) {
 	addrs, err := ns.resolveAddrs(ctx, network, address)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: listen %s in %s: %w", address, ns, err)
+		return nil, sockErr("listen", network, address, ns, err)
 	}
 	var l net.Listener
-	err = ns.Do(func() (err error) {
+	var lerr error
+	err = ns.Do(func() error {
 		var lc net.ListenConfig
-		l, err = lc.Listen(ctx, network, listenAddr(addrs))
-		return err
+		l, lerr = lc.Listen(ctx, network, listenAddr(addrs))
+		return nil
 	})
-	return l, err
+	if err != nil {
+		return nil, err
+	}
+	if lerr != nil {
+		return nil, sockErr("listen", network, address, ns, lerr)
+	}
+	return l, nil
 }
 
 // ListenPacket opens a packet socket (UDP, IP, unixgram) inside the namespace; its
-// address is resolved as Listen's.
+// address and errors are as Listen's.
 func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
 	addrs, err := ns.resolveAddrs(ctx, network, address)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: listen %s in %s: %w", address, ns, err)
+		return nil, sockErr("listen", network, address, ns, err)
 	}
 	var pc net.PacketConn
-	err = ns.Do(func() (err error) {
+	var lerr error
+	err = ns.Do(func() error {
 		var lc net.ListenConfig
-		pc, err = lc.ListenPacket(ctx, network, listenAddr(addrs))
-		return err
+		pc, lerr = lc.ListenPacket(ctx, network, listenAddr(addrs))
+		return nil
 	})
-	return pc, err
+	if err != nil {
+		return nil, err
+	}
+	if lerr != nil {
+		return nil, sockErr("listen", network, address, ns, lerr)
+	}
+	return pc, nil
+}
+
+// sockErr wraps an error of Dial, Listen or ListenPacket once: "netnsx: listen tcp
+// 172.16.9.9:80 in ns1: netnsx: invalid argument: listen tcp ...: bind: cannot assign
+// requested address".
+func sockErr(op, network, address string, ns *NS, err error) error {
+	var unknown net.UnknownNetworkError
+	var bad *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		err = fmt.Errorf("%w: %w", ErrExists, err)
+	case (errors.As(err, &unknown) || errors.As(err, &bad)) && !errors.Is(err, ErrInvalid):
+		err = fmt.Errorf("%w: %w", ErrInvalid, err)
+	default:
+		hint := ""
+		switch {
+		case strings.HasPrefix(network, "ip"):
+			hint = "CAP_NET_RAW"
+		case op == "listen":
+			hint = "CAP_NET_BIND_SERVICE below port 1024"
+		}
+		err = errdefs.Kernel(err, hint)
+	}
+	if address != "" {
+		network += " " + address
+	}
+	return fmt.Errorf("netnsx: %s %s in %s: %w", op, network, ns, err)
 }
 
 // resolveAddrs turns an address of network into the literal addresses to use inside
