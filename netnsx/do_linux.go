@@ -2,10 +2,14 @@ package netnsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/rtnl"
@@ -71,67 +75,196 @@ func (ns *NS) Run(cmd *exec.Cmd) error {
 // Dial connects from inside the namespace. A host name is resolved first, with the
 // process's resolver in the host namespace; the addresses are then tried one after
 // another inside the namespace (never in parallel: a racing goroutine would dial from
-// the host).
+// the host). An IPv6 zone names an interface of this namespace (fe80::1%eth0); unix
+// addresses pass through as they are. Errors name the call and the namespace, wrap the
+// sentinel that fits (ErrInvalid for a bad address, ErrNotFound for an unknown zone or
+// host) and keep the errno, net's error and ctx's error reachable.
 func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, error) {
-	addrs, err := resolveAddrs(ctx, address)
+	addrs, err := ns.resolveAddrs(ctx, network, address)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: dial %s in %s: %w", address, ns, err)
+		return nil, sockErr("dial", network, address, ns, err)
 	}
 	var c net.Conn
+	var derr error
 	err = ns.Do(func() error {
 		var d net.Dialer
-		var err error
 		for _, a := range addrs {
-			if c, err = d.DialContext(ctx, network, a); err == nil {
-				return nil
+			if c, derr = d.DialContext(ctx, network, a); derr == nil || ctx.Err() != nil {
+				break
 			}
 		}
-		return err
+		return nil
 	})
-	return c, err
-}
-
-// Listen listens inside the namespace.
-func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener, error) {
-	var l net.Listener
-	err := ns.Do(func() (err error) {
-		var lc net.ListenConfig
-		l, err = lc.Listen(ctx, network, address)
-		return err
-	})
-	return l, err
-}
-
-// ListenPacket opens a packet socket (UDP, IP, unixgram) inside the namespace.
-func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	var pc net.PacketConn
-	err := ns.Do(func() (err error) {
-		var lc net.ListenConfig
-		pc, err = lc.ListenPacket(ctx, network, address)
-		return err
-	})
-	return pc, err
-}
-
-// resolveAddrs turns host:port into literal ip:port strings.
-func resolveAddrs(ctx context.Context, address string) ([]string, error) {
-	host, port, err := net.SplitHostPort(address)
 	if err != nil {
-		return nil, errdefs.Invalid("%v", err)
+		return nil, err // entering the namespace failed; Do said so
+	}
+	if derr != nil {
+		return nil, sockErr("dial", network, address, ns, derr)
+	}
+	return c, nil
+}
+
+// Listen listens inside the namespace. A host name is resolved as Dial resolves it, and
+// the first of its addresses used, an IPv4 one if there is one, as net.Listen does.
+// Errors are as Dial's; an address in use wraps ErrExists, one the namespace does not
+// have ErrInvalid.
+func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	addrs, err := ns.resolveAddrs(ctx, network, address)
+	if err != nil {
+		return nil, sockErr("listen", network, address, ns, err)
+	}
+	var l net.Listener
+	var lerr error
+	err = ns.Do(func() error {
+		var lc net.ListenConfig
+		l, lerr = lc.Listen(ctx, network, listenAddr(addrs))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if lerr != nil {
+		return nil, sockErr("listen", network, address, ns, lerr)
+	}
+	return l, nil
+}
+
+// ListenPacket opens a packet socket (UDP, IP, unixgram) inside the namespace; its
+// address and errors are as Listen's.
+func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	addrs, err := ns.resolveAddrs(ctx, network, address)
+	if err != nil {
+		return nil, sockErr("listen", network, address, ns, err)
+	}
+	var pc net.PacketConn
+	var lerr error
+	err = ns.Do(func() error {
+		var lc net.ListenConfig
+		pc, lerr = lc.ListenPacket(ctx, network, listenAddr(addrs))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if lerr != nil {
+		return nil, sockErr("listen", network, address, ns, lerr)
+	}
+	return pc, nil
+}
+
+// sockErr wraps an error of Dial, Listen or ListenPacket once: "netnsx: listen tcp
+// 172.16.9.9:80 in ns1: netnsx: invalid argument: listen tcp ...: bind: cannot assign
+// requested address".
+func sockErr(op, network, address string, ns *NS, err error) error {
+	var unknown net.UnknownNetworkError
+	var bad *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		err = fmt.Errorf("%w: %w", ErrExists, err)
+	case (errors.As(err, &unknown) || errors.As(err, &bad)) && !errors.Is(err, ErrInvalid):
+		err = fmt.Errorf("%w: %w", ErrInvalid, err)
+	default:
+		hint := ""
+		switch {
+		case strings.HasPrefix(network, "ip"):
+			hint = "CAP_NET_RAW"
+		case op == "listen":
+			hint = "CAP_NET_BIND_SERVICE below port 1024"
+		}
+		err = errdefs.Kernel(err, hint)
+	}
+	if address != "" {
+		network += " " + address
+	}
+	return fmt.Errorf("netnsx: %s %s in %s: %w", op, network, ns, err)
+}
+
+// resolveAddrs turns an address of network into the literal addresses to use inside
+// the namespace, in the resolver's order: a host name is resolved in the host (see Dial), and an
+// IPv6 zone that names an interface becomes that interface's index here. Unix socket
+// addresses, and those with no host, pass through.
+func (ns *NS) resolveAddrs(ctx context.Context, network, address string) ([]string, error) {
+	var port bool
+	var family byte // 4, 6, or 0 for either
+	base, _, _ := strings.Cut(network, ":")
+	switch base {
+	case "unix", "unixgram", "unixpacket":
+		return []string{address}, nil
+	case "tcp", "udp":
+		port = true
+	case "tcp4", "udp4":
+		port, family = true, 4
+	case "tcp6", "udp6":
+		port, family = true, 6
+	case "ip":
+	case "ip4":
+		family = 4
+	case "ip6":
+		family = 6
+	default:
+		return nil, errdefs.Invalid("unknown network %q", network)
+	}
+	host, service := address, ""
+	if port {
+		var err error
+		if host, service, err = net.SplitHostPort(address); err != nil {
+			return nil, errdefs.Invalid("%v", err)
+		}
 	}
 	if host == "" {
 		return []string{address}, nil
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return []string{address}, nil
+	host, zone, _ := strings.Cut(host, "%")
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip} // as given: a v4-mapped address stays one
+	} else if host == "" {
+		return nil, errdefs.Invalid("address %q has a zone and no host", address)
+	} else {
+		if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+			var dns *net.DNSError
+			if errors.As(err, &dns) && dns.IsNotFound {
+				return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+			}
+			return nil, err
+		}
+		for i := range ips {
+			ips[i] = ips[i].Unmap()
+		}
+		ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool {
+			return family == 4 && !ip.Is4() || family == 6 && !ip.Is6()
+		})
+		if len(ips) == 0 {
+			return nil, fmt.Errorf("%w: %s has no IPv%d address", ErrNotFound, host, family)
+		}
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	index, err := ns.zoneIndex(zone)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, len(ips))
 	for i, ip := range ips {
-		out[i] = net.JoinHostPort(ip.Unmap().String(), port)
+		if ip.Is6() {
+			ip = ip.WithZone(index)
+		}
+		out[i] = ip.String()
+		if port {
+			out[i] = net.JoinHostPort(out[i], service)
+		}
 	}
 	return out, nil
+}
+
+// listenAddr picks the address net.Listen would: the first IPv4 one, else the first.
+func listenAddr(addrs []string) string {
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+			return a
+		}
+	}
+	return addrs[0]
 }

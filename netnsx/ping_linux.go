@@ -27,15 +27,16 @@ const (
 // socket made in the namespace (CAP_NET_RAW). It gives up when ctx ends, with ctx's
 // error.
 func (ns *NS) Ping(ctx context.Context, dst netip.Addr) (time.Duration, error) {
-	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || dst.Is4In6() {
-		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Invalid("destination %s is not a unicast address", dst))
+	to, err := ns.target(dst)
+	if err != nil {
+		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, err)
 	}
-	conn, err := ns.icmpConn(ctx, dst)
+	conn, err := ns.icmpConn(ctx, to)
 	if err != nil {
 		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Kernel(err, "CAP_NET_RAW"))
 	}
 	defer conn.Close()
-	rtt, err := echo(ctx, conn, dst, 0)
+	rtt, err := echo(ctx, conn, to, 0)
 	if err != nil {
 		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, err)
 	}
@@ -50,10 +51,11 @@ func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval
 	if count < 1 || interval < 0 {
 		return st, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Invalid("count %d and interval %v", count, interval))
 	}
-	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || dst.Is4In6() {
-		return st, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Invalid("destination %s is not a unicast address", dst))
+	to, err := ns.target(dst)
+	if err != nil {
+		return st, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, err)
 	}
-	conn, err := ns.icmpConn(ctx, dst)
+	conn, err := ns.icmpConn(ctx, to)
 	if err != nil {
 		return st, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Kernel(err, "CAP_NET_RAW"))
 	}
@@ -70,7 +72,7 @@ func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval
 		// Each request waits at most one interval (or one second) for its reply.
 		wait := max(interval, time.Second)
 		rctx, cancel := context.WithTimeout(ctx, wait)
-		rtt, err := echo(rctx, conn, dst, uint16(seq))
+		rtt, err := echo(rctx, conn, to, uint16(seq))
 		cancel()
 		st.Sent++
 		if ctx.Err() != nil {
@@ -93,6 +95,19 @@ func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval
 		st.Avg = sum / time.Duration(st.Received)
 	}
 	return st, nil
+}
+
+// target checks dst, and turns an interface name in its zone into that interface's
+// index in this namespace (see zoneIndex).
+func (ns *NS) target(dst netip.Addr) (netip.Addr, error) {
+	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || dst.Is4In6() {
+		return dst, errdefs.Invalid("destination %s is not a unicast address", dst)
+	}
+	index, err := ns.zoneIndex(dst.Zone())
+	if err != nil {
+		return dst, err
+	}
+	return dst.WithZone(index), nil
 }
 
 // icmpConn opens a raw ICMP socket of dst's family inside the namespace.
