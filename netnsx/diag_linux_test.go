@@ -124,7 +124,7 @@ func TestIntegrationCapture(t *testing.T) {
 
 	for name, f := range files {
 		require.NoError(t, f.Close())
-		out, err := exec.Command("tcpdump", "-nr", f.Name(), "icmp").CombinedOutput()
+		out, err := exec.Command("tcpdump", "-Z", "root", "-nr", f.Name(), "icmp").CombinedOutput()
 		require.NoError(t, err, "%s: %s", name, out)
 		require.GreaterOrEqual(t, strings.Count(string(out), "172.16.1.2 > 172.16.1.3: ICMP echo request"), 3, "%s:\n%s", name, out)
 		require.GreaterOrEqual(t, strings.Count(string(out), "172.16.1.3 > 172.16.1.2: ICMP echo reply"), 3, "%s:\n%s", name, out)
