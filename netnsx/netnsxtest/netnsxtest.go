@@ -2,25 +2,33 @@
 // the spirit of net/http/httptest:
 //
 //	func TestIntegrationSomething(t *testing.T) {
-//		ns := netnsxtest.New(t) // skips without privilege; deleted when the test ends
+//		client := netnsxtest.New(t, "client") // skips without privilege; deleted when the test ends
 //		...
 //	}
 //
-// Fixture namespaces are named "nstt-<pid>-<start>-<n>", after the process that made
-// them, so that a later New, in any process, can remove those whose process has died
-// without cleaning up (a crash, a SIGKILL, a timeout).
+// # Fixtures outlive crashes, never their owners
+//
+// A fixture namespace is named "nstt-<token>-<n>[-<label>]", where token is 16 hex
+// digits drawn at random once per process. The process holds a shared flock(2) on the
+// namespace itself (the nsfs file mounted at /run/netns/<name>) for as long as the
+// fixture lives, and the kernel drops the lock when the process ends, however it ends.
+// Sweep, which New runs once per process, removes a fixture only when it can take that
+// lock itself: a crashed, killed or timed-out test leaves fixtures behind, and the next
+// test binary to run removes them; a live one, in any PID namespace (a container, a
+// shell under `unshare -pf --mount-proc`) keeps them, because a lock, unlike a PID,
+// means the same thing to every process that can see the name.
 package netnsxtest
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +39,28 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-const prefix = "nstt-"
+const (
+	prefix   = "nstt-"
+	tokenLen = 16 // hex digits
+	labelMax = 32 // bytes of a label kept in a fixture's name
+	nameMin  = 12 // bytes: "nt", 4 of the token, the 6-digit counter
+	// nameCounterMax keeps Name's counter at 6 hex digits: fixed widths are what make
+	// a name unambiguous.
+	nameCounterMax = 0xffffff
+)
+
+// token names this process in its fixtures and in Name. Its first digit is a letter
+// (a-f) so that no token reads as a decimal number: releases before the lock rule,
+// still run by other checkouts on the same machine, parse "nstt-<pid>-<start>-<n>"
+// and delete what they take for a dead PID.
+var token = newToken()
+
+func newToken() string {
+	var b [tokenLen / 2]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux; it panics rather than return short
+	b[0] = (0xa+(b[0]>>4)%6)<<4 | b[0]&0x0f
+	return hex.EncodeToString(b[:])
+}
 
 var (
 	probeOnce sync.Once
@@ -40,30 +69,45 @@ var (
 	sweepOnce sync.Once
 )
 
+// errSwept: another process's Sweep took a fixture for an orphan in the moment between
+// its creation and its lock. Nothing had used it yet; New makes another.
+var errSwept = errors.New("swept before it was locked")
+
 // RequirePrivileged skips the test, saying why, unless the process can create network
 // namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN, on Linux).
 func RequirePrivileged(tb testing.TB) {
 	tb.Helper()
 	probeOnce.Do(func() {
-		ns, err := netnsx.New(fixtureName())
+		ns, lock, err := newFixture("probe")
 		if err != nil {
 			probeErr = err
 			return
 		}
 		probeErr = ns.Delete()
+		lock.Close()
 	})
 	if probeErr != nil {
 		tb.Skipf("cannot create network namespaces (needs Linux, CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", probeErr)
 	}
 }
 
-// New returns a fresh, uniquely named namespace that is deleted when the test and its
-// subtests end. It skips the test when namespaces cannot be made.
-func New(tb testing.TB) *netnsx.NS {
+// New returns a fresh namespace that is deleted when the test and its subtests end. It
+// skips the test when namespaces cannot be made.
+//
+// An optional label says what the namespace is for ("client", "router"). It ends the
+// namespace's name, "nstt-<token>-<n>-<label>", so every message that names the
+// namespace — this package's, netnsx's errors, `ip netns list` — shows it. A label is
+// cut to 32 bytes and every byte other than an ASCII letter, digit, '.', '_' or '-'
+// becomes '_', so that t.Name() of a subtest ("TestX/case_1") can serve. More than one
+// label fails the test.
+func New(tb testing.TB, label ...string) *netnsx.NS {
 	tb.Helper()
+	if len(label) > 1 {
+		tb.Fatalf("netnsxtest: New takes at most one label, got %q", label)
+	}
 	RequirePrivileged(tb)
 	sweepOnce.Do(func() { _, _ = Sweep() })
-	ns, err := netnsx.New(fixtureName())
+	ns, lock, err := newFixture(strings.Join(label, ""))
 	if err != nil {
 		tb.Fatalf("netnsxtest: %v", err)
 	}
@@ -75,6 +119,7 @@ func New(tb testing.TB) *netnsx.NS {
 				err = nil
 			}
 		}
+		lock.Close() // only now: until the name is gone, the lock keeps sweeps away
 		if err != nil {
 			tb.Errorf("netnsxtest: %v", err)
 		}
@@ -82,22 +127,83 @@ func New(tb testing.TB) *netnsx.NS {
 	return ns
 }
 
-// Name returns a name, unique on this machine, for a fixture the test makes itself: a
-// namespace (up to 255 bytes) or, cut to n bytes, an interface in the host namespace.
-func Name(n int) string {
-	s := fmt.Sprintf("nt%x%x", os.Getpid()&0xfffff, counter.Add(1))
-	if n > 0 && len(s) > n {
-		s = s[len(s)-n:]
+// fixtureName is "nstt-<token>-<n>", then "-<label>" if the sanitized label is not
+// empty.
+func fixtureName(label string) string {
+	name := fmt.Sprintf("%s%s-%d", prefix, token, counter.Add(1))
+	if label = sanitize(label); label != "" {
+		name += "-" + label
 	}
-	return s
+	return name
 }
 
-func fixtureName() string {
-	return fmt.Sprintf("%s%d-%d-%d", prefix, os.Getpid(), startTime(os.Getpid()), counter.Add(1))
+// sanitize makes a label safe in a namespace name and short.
+func sanitize(label string) string {
+	if len(label) > labelMax {
+		label = label[:labelMax]
+	}
+	b := []byte(label)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
-// Sweep deletes fixture namespaces whose creating process no longer exists, and
-// reports how many it deleted. New calls it once per process.
+// fixtureToken returns the owner's token of a fixture name, "nstt-<token>-<n>" with
+// an optional "-<label>", and false for any other name (old "nstt-<pid>-<start>-<n>"
+// names included: whether their PID is alive cannot be told from here, so they are
+// left alone).
+func fixtureToken(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok || len(rest) < tokenLen+2 || rest[tokenLen] != '-' {
+		return "", false
+	}
+	tok := rest[:tokenLen]
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	num, _, _ := strings.Cut(rest[tokenLen+1:], "-")
+	if num == "" {
+		return "", false
+	}
+	for i := 0; i < len(num); i++ {
+		if num[i] < '0' || num[i] > '9' {
+			return "", false
+		}
+	}
+	return tok, true
+}
+
+// Name returns a name for an object a test makes itself, outside its fixtures: a
+// namespace of its own, or an interface in the host namespace. It is unique in this
+// process, and another process makes the same one only if their random tokens share
+// the digits kept. Name(0) is "nt", the 16-digit token and a 6-digit counter (24
+// bytes); with n > 0 the name has at most n bytes, as few of the token as fit (n must
+// be 0 or at least 12; 15 fits an interface name). The widths are fixed, so no name is
+// a prefix of another of the same length: Name(0)+"-" is a safe prefix for a family of
+// names a test deletes by prefix.
+func Name(n int) string {
+	c := counter.Add(1)
+	if c > nameCounterMax {
+		panic(fmt.Sprintf("netnsxtest: more than %d names in one process", nameCounterMax))
+	}
+	k := tokenLen
+	if n > 0 && n < 2+tokenLen+6 {
+		if n < nameMin {
+			panic(fmt.Sprintf("netnsxtest: Name(%d): a name needs at least %d bytes", n, nameMin))
+		}
+		k = n - 8
+	}
+	return fmt.Sprintf("nt%s%06x", token[tokenLen-k:], c)
+}
+
+// Sweep deletes the fixture namespaces, made by any process, whose owner has ended (no
+// process holds its lock), and reports how many it deleted. New calls it once per
+// process. Names of the old form, "nstt-<pid>-<start>-<n>", are left alone.
 func Sweep() (int, error) {
 	names, err := netnsx.List()
 	if err != nil {
@@ -105,43 +211,11 @@ func Sweep() (int, error) {
 	}
 	n := 0
 	for _, name := range names {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
-		parts := strings.Split(name[len(prefix):], "-")
-		if len(parts) != 3 {
-			continue
-		}
-		pid, err1 := strconv.Atoi(parts[0])
-		start, err2 := strconv.ParseUint(parts[1], 10, 64)
-		if err1 != nil || err2 != nil || (pid > 0 && startTime(pid) == start) {
-			continue // alive, or not ours
-		}
-		if netnsx.Delete(name) == nil {
+		if tok, ok := fixtureToken(name); ok && tok != token && sweep(name) {
 			n++
 		}
 	}
 	return n, nil
-}
-
-// startTime is the process's start time in clock ticks since boot (field 22 of
-// /proc/PID/stat), which tells a live process from a later one that reused its PID.
-// 0 means the process does not exist.
-func startTime(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:] // the command name may hold spaces
-	}
-	f := strings.Fields(s)
-	if len(f) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v
 }
 
 // RequireTCP makes one small TCP round trip: it listens on addr inside to, dials addr
