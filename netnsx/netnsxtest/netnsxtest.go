@@ -220,6 +220,8 @@ func Sweep() (int, error) {
 
 // RequireTCP makes one small TCP round trip: it listens on addr inside to, dials addr
 // from inside from, and expects what it sent echoed back. It fails the test otherwise.
+// It proves the path, with a service of its own; to probe the test's own service, use
+// RequireDial.
 func RequireTCP(tb testing.TB, from, to *netnsx.NS, addr string) {
 	tb.Helper()
 	RequireTransfer(tb, from, to, addr, 64)
@@ -244,28 +246,112 @@ func RequireTransfer(tb testing.TB, from, to *netnsx.NS, addr string, size int) 
 	}
 }
 
-// RequireReachable pings each address from inside from — Mininet's pingAll for one
-// test — allowing each up to three tries of one second, and fails the test naming every
-// address that did not answer.
+// reachDeadline is how long RequireReachable waits for an address to answer.
+const reachDeadline = 3 * time.Second
+
+// RequireReachable pings every address from inside from, all at once — Mininet's
+// pingAll for one test — and fails the test naming each address that did not answer,
+// with its last error. An address has 3 s to answer one echo, asked again each second,
+// so a call takes about 3 s at most however many addresses are dead.
 func RequireReachable(tb testing.TB, from *netnsx.NS, to ...netip.Addr) {
 	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), reachDeadline)
+	defer cancel()
+	errs := make([]error, len(to))
+	var wg sync.WaitGroup
+	for i, dst := range to {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pingUntil(ctx, from, dst)
+		}()
+	}
+	wg.Wait()
 	var failed []string
-	for _, dst := range to {
-		var err error
-		for try := 0; try < 3; try++ {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = from.Ping(ctx, dst)
-			cancel()
-			if err == nil {
-				break
-			}
-		}
+	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, err.Error())
+			failed = append(failed, fmt.Sprintf("\t%s: %v", to[i], err))
 		}
 	}
 	if len(failed) > 0 {
-		tb.Fatalf("netnsxtest: unreachable from %s:\n%s", from, strings.Join(failed, "\n"))
+		tb.Fatalf("netnsxtest: from %s, %d of %d addresses did not answer within %v:\n%s",
+			from, len(failed), len(to), reachDeadline, strings.Join(failed, "\n"))
+	}
+}
+
+// pingUntil sends one echo a second until one is answered or ctx ends, and returns the
+// last error.
+func pingUntil(ctx context.Context, ns *netnsx.NS, dst netip.Addr) error {
+	for {
+		next := time.Now().Add(time.Second)
+		pctx, cancel := context.WithDeadline(ctx, next)
+		_, err := ns.Ping(pctx, dst)
+		cancel()
+		if err == nil || errors.Is(err, netnsx.ErrInvalid) {
+			return err // answered, or never will be
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+// dialTimeout bounds RequireDial: long enough for a SYN lost to a link still coming up
+// and its retransmission a second later.
+const dialTimeout = 5 * time.Second
+
+// RequireDial opens a TCP connection from inside from to addr and closes it, and fails
+// the test if the connection is not accepted within 5 s. It listens on nothing itself:
+// the service is the test's own (a program started with NS.Start, a listener), so this
+// proves that the test's service is up and reachable from from. Compare RequireTCP,
+// which brings its own echo service. For a service that is still starting, call
+// WaitListening first.
+func RequireDial(tb testing.TB, from *netnsx.NS, addr string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	c, err := from.Dial(ctx, "tcp", addr)
+	if err != nil {
+		tb.Fatalf("netnsxtest: connect from %s to %s: %v", from, addr, err)
+	}
+	c.Close()
+}
+
+// WaitListening waits until something accepts connections on addr, connecting from
+// inside ns again and again (after 10 ms, then twice as long each time, up to 250 ms
+// apart), and fails the test with the last error if nothing has within timeout. It is
+// for programs started with NS.Start, which listen some time after they start. network
+// is "tcp", "tcp4" or "tcp6": nothing tells whether a UDP port is served without
+// speaking its protocol.
+func WaitListening(tb testing.TB, ns *netnsx.NS, network, addr string, timeout time.Duration) {
+	tb.Helper()
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		tb.Fatalf("netnsxtest: wait for %s %s in %s: network must be tcp, tcp4 or tcp6", network, addr, ns)
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var last error
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		c, err := ns.Dial(ctx, network, addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err // not the timeout's own error, when an earlier one says more
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("netnsxtest: nothing listening on %s %s in %s after %v: %v",
+				network, addr, ns, time.Since(start).Round(time.Millisecond), last)
+		case <-time.After(wait):
+		}
 	}
 }
 
