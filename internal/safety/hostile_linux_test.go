@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,16 +27,54 @@ import (
 
 var (
 	badIf = []string{"", "a\x00b", "new\nline", "a/b", "a:b", "a b", "tab\t", "ethé", "0123456789abcdef", ".", "..", "eth%d"}
-	badNS = []string{"", "../x", "a/b", "/abs", "x\x00", "new\nline", " ", "é", strings.Repeat("x", 256), ".", ".."}
 	pfx   = netip.MustParsePrefix
 	addr  = netip.MustParseAddr
 	mac   = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x01}
 	mcast = net.HardwareAddr{0x01, 0, 0x5e, 0, 0, 0x01}
 )
 
-// state is what ip and bridge show of the namespaces, the host and /run/netns —
-// everything a call could change, less what the kernel changes by itself (IPv6
-// link-local addresses finishing DAD, learned neighbours and FDB entries).
+// refusedNSNames returns namespace names New must refuse, each made unique to the test with u where the
+// name can hold it, so that finding one of them is proof of a leak whatever else runs.
+func refusedNSNames(u string) []string {
+	return []string{"", "../" + u, u + "/b", "/" + u, u + "\x00", u + "\nline", " " + u, u + "é", u + strings.Repeat("x", 256), ".", ".."}
+}
+
+// ifNames returns n interface names that only this test uses, for the objects the
+// hostile calls try to make: if one turns up in the host, a refused call reached it.
+func ifNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = netnsxtest.Name(15)
+	}
+	return out
+}
+
+// requireNotMade checks that none of the test's own names reached /run/netns (or, by a
+// path escape, anywhere near it) or the host's links. It looks up only these names:
+// other tests and jobs make and remove namespaces and host links at the same time.
+func requireNotMade(t *testing.T, nsNames, links []string) {
+	t.Helper()
+	for _, n := range nsNames {
+		if n == "" || n == "." || n == ".." {
+			continue // /run/netns and /run themselves
+		}
+		p := filepath.Join("/run/netns", n)
+		_, err := os.Lstat(p)
+		require.Error(t, err, "a refused name made %q", p)
+	}
+	var host []struct {
+		Ifname string `json:"ifname"`
+	}
+	iptest.Run(t, &host, "ip", "-j", "link", "show")
+	for _, l := range host {
+		require.NotContains(t, links, l.Ifname, "a refused call made a link in the host")
+	}
+}
+
+// state is what ip and bridge show of the test's own namespaces — everything a call
+// could change there, less what the kernel changes by itself (IPv6 link-local
+// addresses finishing DAD, learned neighbours and FDB entries). It never looks at the
+// host or at /run/netns as a whole: other jobs change those at any time.
 func state(t *testing.T, nss ...*netnsx.NS) string {
 	var b strings.Builder
 	for _, ns := range nss {
@@ -69,8 +109,6 @@ func state(t *testing.T, nss ...*netnsx.NS) string {
 			}
 		}
 	}
-	b.WriteString(hostState(t))
-	b.WriteString(strings.Join(iptest.Netns(t), " "))
 	lines := strings.Split(b.String(), "\n")
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
@@ -79,9 +117,13 @@ func state(t *testing.T, nss ...*netnsx.NS) string {
 // TestIntegrationHostileInput hands every exported call bad names, addresses, MACs,
 // MTUs, VNIs, family mismatches, wrong masters and closed, deleted or nil handles. Each
 // must fail with the sentinel that tells the truth, never panic, and change nothing in
-// the namespaces, the host or /run/netns.
+// the test's namespaces; none of the names it tries may turn up in /run/netns or in
+// the host.
 func TestIntegrationHostileInput(t *testing.T) {
-	ns, other := netnsxtest.New(t), netnsxtest.New(t)
+	ns, other := netnsxtest.New(t, "hostile"), netnsxtest.New(t, "other")
+	badNS := refusedNSNames(netnsxtest.Name(0))
+	made := ifNames(4)
+	x0, x1, br9, vx1 := made[0], made[1], made[2], made[3]
 	br, err := bridge.Create(ns, bridge.Config{Name: "br0"})
 	require.NoError(t, err)
 	brOther, err := bridge.Create(other, bridge.Config{Name: "br1"})
@@ -97,7 +139,7 @@ func TestIntegrationHostileInput(t *testing.T) {
 	closedLo, err := closed.Link("lo")
 	require.NoError(t, err)
 	require.NoError(t, closed.Close())
-	var nilNS *netnsx.NS // the host: only refusals may reach it here
+	var nilNS *netnsx.NS // never the host: every call on it is refused
 	var nilLink *netnsx.Link
 	var nilBridge *bridge.Bridge
 	var nilDev *vxlan.Device
@@ -133,12 +175,12 @@ func TestIntegrationHostileInput(t *testing.T) {
 		add(fmt.Sprintf("bridge.Create(%q)", n), err)
 		_, err = bridge.Open(ns, n)
 		add(fmt.Sprintf("bridge.Open(%q)", n), err)
-		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0"}, B: veth.End{NS: ns, Name: n}})
+		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0}, B: veth.End{NS: ns, Name: n}})
 		add(fmt.Sprintf("veth.Create(B %q)", n), err)
 		_, err = vxlan.Create(ns, vxlan.Config{Name: n, VNI: 2})
 		add(fmt.Sprintf("vxlan.Create(%q)", n), err)
 		if n != "" { // "" is a valid Underlay: none
-			_, err = vxlan.Create(ns, vxlan.Config{Name: "vx1", VNI: 2, Underlay: n})
+			_, err = vxlan.Create(ns, vxlan.Config{Name: vx1, VNI: 2, Underlay: n})
 			add(fmt.Sprintf("vxlan.Create(Underlay %q)", n), err)
 		}
 		_, err = ns.StartCapture(n, &bytes.Buffer{})
@@ -147,33 +189,33 @@ func TestIntegrationHostileInput(t *testing.T) {
 	}
 	for _, p := range []netip.Prefix{{}, pfx("0.0.0.0/8"), pfx("::/64"), pfx("224.0.0.1/24"), pfx("ff02::1/64"), pfx("::ffff:1.2.3.4/96")} {
 		add(fmt.Sprintf("AddAddr(%v)", p), lo.AddAddr(p))
-		_, err := bridge.Create(ns, bridge.Config{Name: "br9", Addrs: []netip.Prefix{p}})
+		_, err := bridge.Create(ns, bridge.Config{Name: br9, Addrs: []netip.Prefix{p}})
 		add(fmt.Sprintf("bridge.Create(Addrs %v)", p), err)
-		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0", Addrs: []netip.Prefix{p}}, B: veth.End{NS: other, Name: "x1"}})
+		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0, Addrs: []netip.Prefix{p}}, B: veth.End{NS: other, Name: x1}})
 		add(fmt.Sprintf("veth.Create(Addrs %v)", p), err)
 	}
 	for _, m := range []net.HardwareAddr{{}, {2, 0, 0}, {0, 0, 0, 0, 0, 0}, mcast, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
-		_, err := bridge.Create(ns, bridge.Config{Name: "br9", HardwareAddr: m})
+		_, err := bridge.Create(ns, bridge.Config{Name: br9, HardwareAddr: m})
 		add(fmt.Sprintf("bridge.Create(MAC %v)", m), err)
-		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0", HardwareAddr: m}, B: veth.End{NS: other, Name: "x1"}})
+		_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0, HardwareAddr: m}, B: veth.End{NS: other, Name: x1}})
 		add(fmt.Sprintf("veth.Create(MAC %v)", m), err)
 		add(fmt.Sprintf("AddNeighbor(MAC %v)", m), lo.AddNeighbor(addr("10.0.0.9"), m))
 		add(fmt.Sprintf("AddFDB(MAC %v)", m), dev.AddFDB(m, addr("10.0.0.2")))
 	}
 	for _, mtu := range []int{-1, 1, 67, 65536, 1 << 31} {
 		add(fmt.Sprintf("SetMTU(%d)", mtu), lo.SetMTU(mtu))
-		_, err := veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0"}, B: veth.End{NS: other, Name: "x1"}, MTU: mtu})
+		_, err := veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0}, B: veth.End{NS: other, Name: x1}, MTU: mtu})
 		add(fmt.Sprintf("veth.Create(MTU %d)", mtu), err)
-		_, err = bridge.Create(ns, bridge.Config{Name: "br9", MTU: mtu})
+		_, err = bridge.Create(ns, bridge.Config{Name: br9, MTU: mtu})
 		add(fmt.Sprintf("bridge.Create(MTU %d)", mtu), err)
 	}
 	add("SetMTU(0)", lo.SetMTU(0))
 	for _, cfg := range []vxlan.Config{
-		{Name: "vx1", VNI: 1 << 24}, {Name: "vx1", VNI: ^uint32(0)},
-		{Name: "vx1", Group: addr("239.1.1.1")}, {Name: "vx1", Group: addr("10.0.0.1"), Underlay: "eth0"},
-		{Name: "vx1", Local: addr("224.0.0.1")}, {Name: "vx1", Local: addr("::")},
-		{Name: "vx1", Local: addr("10.0.0.1"), Group: addr("ff05::1"), Underlay: "eth0"},
-		{Name: "vx1", Master: lo}, {Name: "vx1", Master: brOther.Link},
+		{Name: vx1, VNI: 1 << 24}, {Name: vx1, VNI: ^uint32(0)},
+		{Name: vx1, Group: addr("239.1.1.1")}, {Name: vx1, Group: addr("10.0.0.1"), Underlay: "eth0"},
+		{Name: vx1, Local: addr("224.0.0.1")}, {Name: vx1, Local: addr("::")},
+		{Name: vx1, Local: addr("10.0.0.1"), Group: addr("ff05::1"), Underlay: "eth0"},
+		{Name: vx1, Master: lo}, {Name: vx1, Master: brOther.Link},
 	} {
 		_, err := vxlan.Create(ns, cfg)
 		add(fmt.Sprintf("vxlan.Create(%+v)", cfg), err)
@@ -198,9 +240,9 @@ func TestIntegrationHostileInput(t *testing.T) {
 	add("SetMaster(bridge elsewhere)", pair.A.SetMaster(brOther.Link))
 	add("Attach(port elsewhere)", br.Attach(pair.B))
 	add("Attach(nil)", br.Attach(nil))
-	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0", Master: brOther.Link}, B: veth.End{NS: other, Name: "x1"}})
+	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0, Master: brOther.Link}, B: veth.End{NS: other, Name: x1}})
 	add("veth.Create(master elsewhere)", err)
-	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0", Master: lo}, B: veth.End{NS: other, Name: "x1"}})
+	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0, Master: lo}, B: veth.End{NS: other, Name: x1}})
 	add("veth.Create(master not a bridge)", err)
 	_, err = bridge.Open(ns, "eth0")
 	add("bridge.Open(a veth)", err)
@@ -209,11 +251,11 @@ func TestIntegrationHostileInput(t *testing.T) {
 	// What exists or does not is said as such.
 	_, err = bridge.Create(ns, bridge.Config{Name: "br0"})
 	add("bridge.Create(taken)", err, netnsx.ErrExists)
-	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "eth0"}, B: veth.End{NS: other, Name: "x1"}})
+	_, err = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "eth0"}, B: veth.End{NS: other, Name: x1}})
 	add("veth.Create(taken)", err, netnsx.ErrExists)
 	_, err = vxlan.Create(ns, vxlan.Config{Name: "vxlan0"})
 	add("vxlan.Create(taken)", err, netnsx.ErrExists)
-	_, err = vxlan.Create(ns, vxlan.Config{Name: "vx1", Underlay: "eth9"})
+	_, err = vxlan.Create(ns, vxlan.Config{Name: vx1, Underlay: "eth9"})
 	add("vxlan.Create(no underlay)", err, netnsx.ErrNotFound)
 	_, err = netnsx.OpenPath("/nonexistent/netns")
 	add("OpenPath(missing)", err, netnsx.ErrNotFound)
@@ -241,11 +283,11 @@ func TestIntegrationHostileInput(t *testing.T) {
 	add("closed Links", err, netnsx.ErrInvalid, netnsx.ErrClosed)
 	add("closed Do", closed.Do(func() error { return nil }), netnsx.ErrInvalid, netnsx.ErrClosed)
 	add("closed link Up", closedLo.Up(), netnsx.ErrInvalid, netnsx.ErrClosed)
-	_, err = bridge.Create(closed, bridge.Config{Name: "br9"})
+	_, err = bridge.Create(closed, bridge.Config{Name: br9})
 	add("bridge.Create(closed)", err, netnsx.ErrInvalid, netnsx.ErrClosed)
-	_, err = veth.Create(veth.Config{A: veth.End{NS: closed, Name: "x0"}, B: veth.End{NS: other, Name: "x1"}})
+	_, err = veth.Create(veth.Config{A: veth.End{NS: closed, Name: x0}, B: veth.End{NS: other, Name: x1}})
 	add("veth.Create(closed)", err, netnsx.ErrInvalid, netnsx.ErrClosed)
-	_, err = vxlan.Create(closed, vxlan.Config{Name: "vx1"})
+	_, err = vxlan.Create(closed, vxlan.Config{Name: vx1})
 	add("vxlan.Create(closed)", err, netnsx.ErrInvalid, netnsx.ErrClosed)
 	_, err = closed.Dial(ctx, "tcp", "10.0.0.2:1")
 	add("closed Dial", err, netnsx.ErrInvalid, netnsx.ErrClosed)
@@ -270,6 +312,7 @@ func TestIntegrationHostileInput(t *testing.T) {
 	add("nil pair Delete", nilPair.Delete())
 
 	require.Equal(t, before, state(t, ns, other), "a refused call changed something")
+	requireNotMade(t, badNS, made)
 	var refused []call
 	for _, c := range calls { // the calls ran above; here their answers are checked
 		for _, w := range c.want {
@@ -285,20 +328,24 @@ func TestIntegrationHostileInput(t *testing.T) {
 // TestIntegrationHostileInputChangesNothing repeats the name attacks in a namespace of
 // their own, bracketed by two looks at it.
 func TestIntegrationHostileInputChangesNothing(t *testing.T) {
-	ns := netnsxtest.New(t)
+	ns := netnsxtest.New(t, "hostile")
+	badNS := refusedNSNames(netnsxtest.Name(0))
+	made := ifNames(2)
+	x0, x1 := made[0], made[1]
 	before := state(t, ns)
 	for _, n := range badIf {
 		_, _ = bridge.Create(ns, bridge.Config{Name: n})
-		_, _ = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0"}, B: veth.End{NS: ns, Name: n}})
+		_, _ = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0}, B: veth.End{NS: ns, Name: n}})
 		_, _ = vxlan.Create(ns, vxlan.Config{Name: n})
 	}
 	for _, n := range badNS {
 		_, _ = netnsx.New(n)
 		_ = netnsx.Delete(n)
 	}
-	_, _ = vxlan.Create(ns, vxlan.Config{Name: "vx1", VNI: 1 << 24})
-	_, _ = veth.Create(veth.Config{A: veth.End{NS: ns, Name: "x0"}, B: veth.End{NS: ns, Name: "x1"}, MTU: 70000})
+	_, _ = veth.Create(veth.Config{A: veth.End{NS: ns, Name: x0}, B: veth.End{NS: ns, Name: x1}, MTU: 70000})
+	_, _ = vxlan.Create(ns, vxlan.Config{Name: x0, VNI: 1 << 24})
 	require.Equal(t, before, state(t, ns))
+	requireNotMade(t, badNS, made)
 }
 
 // TestIntegrationDeleteInUse: deleting a namespace a process still uses removes the

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/bridge"
+	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 )
@@ -32,13 +33,19 @@ func TestHelperUnprivileged(t *testing.T) {
 		ok := errors.Is(err, netnsx.ErrPermission) && errors.Is(err, unix.EPERM) && strings.Contains(err.Error(), capability)
 		fmt.Printf("%s ok=%v err=%v\n", what, ok, err)
 	}
-	_, err := netnsx.New("nstopo-unprivileged")
+	_, err := netnsx.New(os.Getenv("NSTOPO_NS"))
 	report("new", err, "CAP_SYS_ADMIN")
-	_, err = bridge.Create(nil, bridge.Config{Name: "ntperm0"})
+	host, err := netnsx.Host() // the host is meant: the namespace this user may not change
+	if err != nil {
+		fmt.Printf("host err=%v\n", err)
+		return
+	}
+	defer host.Close()
+	_, err = bridge.Create(host, bridge.Config{Name: os.Getenv("NSTOPO_LINK")})
 	report("bridge", err, "CAP_NET_ADMIN")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, err = (*netnsx.NS)(nil).Ping(ctx, netip.MustParseAddr("127.0.0.1"))
+	_, err = host.Ping(ctx, netip.MustParseAddr("127.0.0.1"))
 	report("ping", err, "CAP_NET_RAW")
 }
 
@@ -62,18 +69,20 @@ func TestIntegrationPermissionErrors(t *testing.T) {
 
 	cmd := exec.Command(bin, "-test.run=^TestHelperUnprivileged$", "-test.v")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NSTOPO_HELPER=unprivileged")
+	nsName, link := "nstopo-unprivileged-"+netnsxtest.Name(0), netnsxtest.Name(15)
+	cmd.Env = append(os.Environ(), "NSTOPO_HELPER=unprivileged", "NSTOPO_NS="+nsName, "NSTOPO_LINK="+link)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	for _, what := range []string{"new", "bridge", "ping"} {
 		require.Contains(t, string(out), what+" ok=true", "%s", out)
 	}
-	require.NotContains(t, iptest_netns(t), "nstopo-unprivileged")
-}
-
-func iptest_netns(t *testing.T) string {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	require.NoError(t, err)
-	return string(out)
+	require.NotContains(t, iptest.Netns(t), nsName)
+	var host []struct {
+		Ifname string `json:"ifname"`
+	}
+	iptest.Run(t, &host, "ip", "-j", "link", "show")
+	for _, l := range host {
+		require.NotEqual(t, link, l.Ifname)
+	}
 }

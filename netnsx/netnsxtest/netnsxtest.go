@@ -2,25 +2,33 @@
 // the spirit of net/http/httptest:
 //
 //	func TestIntegrationSomething(t *testing.T) {
-//		ns := netnsxtest.New(t) // skips without privilege; deleted when the test ends
+//		client := netnsxtest.New(t, "client") // skips without privilege; deleted when the test ends
 //		...
 //	}
 //
-// Fixture namespaces are named "nstt-<pid>-<start>-<n>", after the process that made
-// them, so that a later New, in any process, can remove those whose process has died
-// without cleaning up (a crash, a SIGKILL, a timeout).
+// # Fixtures outlive crashes, never their owners
+//
+// A fixture namespace is named "nstt-<token>-<n>[-<label>]", where token is 16 hex
+// digits drawn at random once per process. The process holds a shared flock(2) on the
+// namespace itself (the nsfs file mounted at /run/netns/<name>) for as long as the
+// fixture lives, and the kernel drops the lock when the process ends, however it ends.
+// Sweep, which New runs once per process, removes a fixture only when it can take that
+// lock itself: a crashed, killed or timed-out test leaves fixtures behind, and the next
+// test binary to run removes them; a live one, in any PID namespace (a container, a
+// shell under `unshare -pf --mount-proc`) keeps them, because a lock, unlike a PID,
+// means the same thing to every process that can see the name.
 package netnsxtest
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +39,28 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-const prefix = "nstt-"
+const (
+	prefix   = "nstt-"
+	tokenLen = 16 // hex digits
+	labelMax = 32 // bytes of a label kept in a fixture's name
+	nameMin  = 12 // bytes: "nt", 4 of the token, the 6-digit counter
+	// nameCounterMax keeps Name's counter at 6 hex digits: fixed widths are what make
+	// a name unambiguous.
+	nameCounterMax = 0xffffff
+)
+
+// token names this process in its fixtures and in Name. Its first digit is a letter
+// (a-f) so that no token reads as a decimal number: releases before the lock rule,
+// still run by other checkouts on the same machine, parse "nstt-<pid>-<start>-<n>"
+// and delete what they take for a dead PID.
+var token = newToken()
+
+func newToken() string {
+	var b [tokenLen / 2]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux; it panics rather than return short
+	b[0] = (0xa+(b[0]>>4)%6)<<4 | b[0]&0x0f
+	return hex.EncodeToString(b[:])
+}
 
 var (
 	probeOnce sync.Once
@@ -40,30 +69,45 @@ var (
 	sweepOnce sync.Once
 )
 
+// errSwept: another process's Sweep took a fixture for an orphan in the moment between
+// its creation and its lock. Nothing had used it yet; New makes another.
+var errSwept = errors.New("swept before it was locked")
+
 // RequirePrivileged skips the test, saying why, unless the process can create network
 // namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN, on Linux).
 func RequirePrivileged(tb testing.TB) {
 	tb.Helper()
 	probeOnce.Do(func() {
-		ns, err := netnsx.New(fixtureName())
+		ns, lock, err := newFixture("probe")
 		if err != nil {
 			probeErr = err
 			return
 		}
 		probeErr = ns.Delete()
+		lock.Close()
 	})
 	if probeErr != nil {
 		tb.Skipf("cannot create network namespaces (needs Linux, CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", probeErr)
 	}
 }
 
-// New returns a fresh, uniquely named namespace that is deleted when the test and its
-// subtests end. It skips the test when namespaces cannot be made.
-func New(tb testing.TB) *netnsx.NS {
+// New returns a fresh namespace that is deleted when the test and its subtests end. It
+// skips the test when namespaces cannot be made.
+//
+// An optional label says what the namespace is for ("client", "router"). It ends the
+// namespace's name, "nstt-<token>-<n>-<label>", so every message that names the
+// namespace — this package's, netnsx's errors, `ip netns list` — shows it. A label is
+// cut to 32 bytes and every byte other than an ASCII letter, digit, '.', '_' or '-'
+// becomes '_', so that t.Name() of a subtest ("TestX/case_1") can serve. More than one
+// label fails the test.
+func New(tb testing.TB, label ...string) *netnsx.NS {
 	tb.Helper()
+	if len(label) > 1 {
+		tb.Fatalf("netnsxtest: New takes at most one label, got %q", label)
+	}
 	RequirePrivileged(tb)
 	sweepOnce.Do(func() { _, _ = Sweep() })
-	ns, err := netnsx.New(fixtureName())
+	ns, lock, err := newFixture(strings.Join(label, ""))
 	if err != nil {
 		tb.Fatalf("netnsxtest: %v", err)
 	}
@@ -75,6 +119,7 @@ func New(tb testing.TB) *netnsx.NS {
 				err = nil
 			}
 		}
+		lock.Close() // only now: until the name is gone, the lock keeps sweeps away
 		if err != nil {
 			tb.Errorf("netnsxtest: %v", err)
 		}
@@ -82,22 +127,83 @@ func New(tb testing.TB) *netnsx.NS {
 	return ns
 }
 
-// Name returns a name, unique on this machine, for a fixture the test makes itself: a
-// namespace (up to 255 bytes) or, cut to n bytes, an interface in the host namespace.
-func Name(n int) string {
-	s := fmt.Sprintf("nt%x%x", os.Getpid()&0xfffff, counter.Add(1))
-	if n > 0 && len(s) > n {
-		s = s[len(s)-n:]
+// fixtureName is "nstt-<token>-<n>", then "-<label>" if the sanitized label is not
+// empty.
+func fixtureName(label string) string {
+	name := fmt.Sprintf("%s%s-%d", prefix, token, counter.Add(1))
+	if label = sanitize(label); label != "" {
+		name += "-" + label
 	}
-	return s
+	return name
 }
 
-func fixtureName() string {
-	return fmt.Sprintf("%s%d-%d-%d", prefix, os.Getpid(), startTime(os.Getpid()), counter.Add(1))
+// sanitize makes a label safe in a namespace name and short.
+func sanitize(label string) string {
+	if len(label) > labelMax {
+		label = label[:labelMax]
+	}
+	b := []byte(label)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
-// Sweep deletes fixture namespaces whose creating process no longer exists, and
-// reports how many it deleted. New calls it once per process.
+// fixtureToken returns the owner's token of a fixture name, "nstt-<token>-<n>" with
+// an optional "-<label>", and false for any other name (old "nstt-<pid>-<start>-<n>"
+// names included: whether their PID is alive cannot be told from here, so they are
+// left alone).
+func fixtureToken(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok || len(rest) < tokenLen+2 || rest[tokenLen] != '-' {
+		return "", false
+	}
+	tok := rest[:tokenLen]
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	num, _, _ := strings.Cut(rest[tokenLen+1:], "-")
+	if num == "" {
+		return "", false
+	}
+	for i := 0; i < len(num); i++ {
+		if num[i] < '0' || num[i] > '9' {
+			return "", false
+		}
+	}
+	return tok, true
+}
+
+// Name returns a name for an object a test makes itself, outside its fixtures: a
+// namespace of its own, or an interface in the host namespace. It is unique in this
+// process, and another process makes the same one only if their random tokens share
+// the digits kept. Name(0) is "nt", the 16-digit token and a 6-digit counter (24
+// bytes); with n > 0 the name has at most n bytes, as few of the token as fit (n must
+// be 0 or at least 12; 15 fits an interface name). The widths are fixed, so no name is
+// a prefix of another of the same length: Name(0)+"-" is a safe prefix for a family of
+// names a test deletes by prefix.
+func Name(n int) string {
+	c := counter.Add(1)
+	if c > nameCounterMax {
+		panic(fmt.Sprintf("netnsxtest: more than %d names in one process", nameCounterMax))
+	}
+	k := tokenLen
+	if n > 0 && n < 2+tokenLen+6 {
+		if n < nameMin {
+			panic(fmt.Sprintf("netnsxtest: Name(%d): a name needs at least %d bytes", n, nameMin))
+		}
+		k = n - 8
+	}
+	return fmt.Sprintf("nt%s%06x", token[tokenLen-k:], c)
+}
+
+// Sweep deletes the fixture namespaces, made by any process, whose owner has ended (no
+// process holds its lock), and reports how many it deleted. New calls it once per
+// process. Names of the old form, "nstt-<pid>-<start>-<n>", are left alone.
 func Sweep() (int, error) {
 	names, err := netnsx.List()
 	if err != nil {
@@ -105,47 +211,17 @@ func Sweep() (int, error) {
 	}
 	n := 0
 	for _, name := range names {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
-		parts := strings.Split(name[len(prefix):], "-")
-		if len(parts) != 3 {
-			continue
-		}
-		pid, err1 := strconv.Atoi(parts[0])
-		start, err2 := strconv.ParseUint(parts[1], 10, 64)
-		if err1 != nil || err2 != nil || (pid > 0 && startTime(pid) == start) {
-			continue // alive, or not ours
-		}
-		if netnsx.Delete(name) == nil {
+		if tok, ok := fixtureToken(name); ok && tok != token && sweep(name) {
 			n++
 		}
 	}
 	return n, nil
 }
 
-// startTime is the process's start time in clock ticks since boot (field 22 of
-// /proc/PID/stat), which tells a live process from a later one that reused its PID.
-// 0 means the process does not exist.
-func startTime(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:] // the command name may hold spaces
-	}
-	f := strings.Fields(s)
-	if len(f) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v
-}
-
 // RequireTCP makes one small TCP round trip: it listens on addr inside to, dials addr
 // from inside from, and expects what it sent echoed back. It fails the test otherwise.
+// It proves the path, with a service of its own; to probe the test's own service, use
+// RequireDial.
 func RequireTCP(tb testing.TB, from, to *netnsx.NS, addr string) {
 	tb.Helper()
 	RequireTransfer(tb, from, to, addr, 64)
@@ -170,28 +246,112 @@ func RequireTransfer(tb testing.TB, from, to *netnsx.NS, addr string, size int) 
 	}
 }
 
-// RequireReachable pings each address from inside from — Mininet's pingAll for one
-// test — allowing each up to three tries of one second, and fails the test naming every
-// address that did not answer.
+// reachDeadline is how long RequireReachable waits for an address to answer.
+const reachDeadline = 3 * time.Second
+
+// RequireReachable pings every address from inside from, all at once — Mininet's
+// pingAll for one test — and fails the test naming each address that did not answer,
+// with its last error. An address has 3 s to answer one echo, asked again each second,
+// so a call takes about 3 s at most however many addresses are dead.
 func RequireReachable(tb testing.TB, from *netnsx.NS, to ...netip.Addr) {
 	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), reachDeadline)
+	defer cancel()
+	errs := make([]error, len(to))
+	var wg sync.WaitGroup
+	for i, dst := range to {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pingUntil(ctx, from, dst)
+		}()
+	}
+	wg.Wait()
 	var failed []string
-	for _, dst := range to {
-		var err error
-		for try := 0; try < 3; try++ {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = from.Ping(ctx, dst)
-			cancel()
-			if err == nil {
-				break
-			}
-		}
+	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, err.Error())
+			failed = append(failed, fmt.Sprintf("\t%s: %v", to[i], err))
 		}
 	}
 	if len(failed) > 0 {
-		tb.Fatalf("netnsxtest: unreachable from %s:\n%s", from, strings.Join(failed, "\n"))
+		tb.Fatalf("netnsxtest: from %s, %d of %d addresses did not answer within %v:\n%s",
+			from, len(failed), len(to), reachDeadline, strings.Join(failed, "\n"))
+	}
+}
+
+// pingUntil sends one echo a second until one is answered or ctx ends, and returns the
+// last error.
+func pingUntil(ctx context.Context, ns *netnsx.NS, dst netip.Addr) error {
+	for {
+		next := time.Now().Add(time.Second)
+		pctx, cancel := context.WithDeadline(ctx, next)
+		_, err := ns.Ping(pctx, dst)
+		cancel()
+		if err == nil || errors.Is(err, netnsx.ErrInvalid) {
+			return err // answered, or never will be
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+// dialTimeout bounds RequireDial: long enough for a SYN lost to a link still coming up
+// and its retransmission a second later.
+const dialTimeout = 5 * time.Second
+
+// RequireDial opens a TCP connection from inside from to addr and closes it, and fails
+// the test if the connection is not accepted within 5 s. It listens on nothing itself:
+// the service is the test's own (a program started with NS.Start, a listener), so this
+// proves that the test's service is up and reachable from from. Compare RequireTCP,
+// which brings its own echo service. For a service that is still starting, call
+// WaitListening first.
+func RequireDial(tb testing.TB, from *netnsx.NS, addr string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	c, err := from.Dial(ctx, "tcp", addr)
+	if err != nil {
+		tb.Fatalf("netnsxtest: connect from %s to %s: %v", from, addr, err)
+	}
+	c.Close()
+}
+
+// WaitListening waits until something accepts connections on addr, connecting from
+// inside ns again and again (after 10 ms, then twice as long each time, up to 250 ms
+// apart), and fails the test with the last error if nothing has within timeout. It is
+// for programs started with NS.Start, which listen some time after they start. network
+// is "tcp", "tcp4" or "tcp6": nothing tells whether a UDP port is served without
+// speaking its protocol.
+func WaitListening(tb testing.TB, ns *netnsx.NS, network, addr string, timeout time.Duration) {
+	tb.Helper()
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		tb.Fatalf("netnsxtest: wait for %s %s in %s: network must be tcp, tcp4 or tcp6", network, addr, ns)
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var last error
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		c, err := ns.Dial(ctx, network, addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err // not the timeout's own error, when an earlier one says more
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("netnsxtest: nothing listening on %s %s in %s after %v: %v",
+				network, addr, ns, time.Since(start).Round(time.Millisecond), last)
+		case <-time.After(wait):
+		}
 	}
 }
 
