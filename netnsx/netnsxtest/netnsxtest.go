@@ -6,6 +6,10 @@
 //		...
 //	}
 //
+// With [Main] as TestMain, the same tests run as any user, not only as root:
+//
+//	func TestMain(m *testing.M) { netnsxtest.Main(m) }
+//
 // # Fixtures outlive crashes, never their owners
 //
 // A fixture namespace is named "nstt-<token>-<n>[-<label>]", where token is 16 hex
@@ -87,7 +91,11 @@ func RequirePrivileged(tb testing.TB) {
 		lock.Close()
 	})
 	if probeErr != nil {
-		tb.Skipf("cannot create network namespaces (needs Linux, CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", probeErr)
+		if enterErr != nil { // the real cause: Main could not get the capabilities
+			tb.Skipf("cannot create network namespaces: %v", enterErr)
+		}
+		tb.Skipf("cannot create network namespaces (needs Linux, CAP_SYS_ADMIN and CAP_NET_ADMIN; "+
+			"without root, call netnsxtest.Main from TestMain): %v", probeErr)
 	}
 }
 
