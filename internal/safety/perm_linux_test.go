@@ -19,8 +19,10 @@ import (
 
 	"github.com/nstopo/nstopo/bridge"
 	"github.com/nstopo/nstopo/internal/iptest"
+	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
+	"github.com/nstopo/nstopo/userns"
 )
 
 // TestHelperUnprivileged is not a test: TestIntegrationPermissionErrors runs the test
@@ -53,6 +55,9 @@ func TestHelperUnprivileged(t *testing.T) {
 // ErrPermission, keeps EPERM and names the capability it lacks.
 func TestIntegrationPermissionErrors(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
+	if !privilege.InitialUserNS() {
+		t.Skip("runs a child as uid 65534, which a user namespace of one mapped uid does not have")
+	}
 	dir, err := os.MkdirTemp("", "nstopo-perm-")
 	require.NoError(t, err)
 	defer os.RemoveAll(dir)
@@ -70,7 +75,7 @@ func TestIntegrationPermissionErrors(t *testing.T) {
 	cmd := exec.Command(bin, "-test.run=^TestHelperUnprivileged$", "-test.v")
 	cmd.Dir = dir
 	nsName, link := "nstopo-unprivileged-"+netnsxtest.Name(0), netnsxtest.Name(15)
-	cmd.Env = append(os.Environ(), "NSTOPO_HELPER=unprivileged", "NSTOPO_NS="+nsName, "NSTOPO_LINK="+link)
+	cmd.Env = append(os.Environ(), "NSTOPO_HELPER=unprivileged", userns.Off+"=1", "NSTOPO_NS="+nsName, "NSTOPO_LINK="+link)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
