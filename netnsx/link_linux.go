@@ -95,9 +95,8 @@ func checkRoute(r Route) (rtnl.Route, error) {
 		return rr, errdefs.Invalid("Src is read back only")
 	}
 	if r.Gateway.IsValid() {
-		g := r.Gateway
-		if g.IsUnspecified() || g.IsMulticast() || g.Is4In6() || g.Zone() != "" {
-			return rr, errdefs.Invalid("Gateway %s is not a unicast address", g)
+		if err := check.Unicast("Gateway", r.Gateway); err != nil {
+			return rr, err
 		}
 	}
 	if r.Dst == (netip.Prefix{}) {
@@ -108,8 +107,10 @@ func checkRoute(r Route) (rtnl.Route, error) {
 		if !r.Gateway.IsValid() {
 			return rr, errdefs.Invalid("a default route needs a gateway")
 		}
-	} else if !r.Dst.IsValid() || r.Dst.Addr().Is4In6() {
-		return rr, errdefs.Invalid("Dst %s is not a valid prefix", r.Dst)
+	} else if !r.Dst.IsValid() {
+		return rr, errdefs.Invalid("Dst: invalid prefix")
+	} else if r.Dst.Addr().Is4In6() {
+		return rr, errdefs.Invalid("Dst %s is an IPv4-mapped IPv6 prefix; use the IPv4 form", r.Dst)
 	}
 	rr.Dst = rr.Dst.Masked()
 	if r.Gateway.IsValid() && r.Gateway.Is4() != rr.Dst.Addr().Is4() {
@@ -274,8 +275,8 @@ func (l *Link) RemoveNeighbor(ip netip.Addr) error {
 }
 
 func checkNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
-	if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() || ip.Is4In6() || ip.Zone() != "" {
-		return errdefs.Invalid("IP %s is not a unicast address", ip)
+	if err := check.Unicast("IP", ip); err != nil {
+		return err
 	}
 	if mac == nil {
 		return nil
