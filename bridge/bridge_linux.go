@@ -54,7 +54,8 @@ func Open(ns *netnsx.NS, name string) (*Bridge, error) {
 }
 
 // Attach makes each link a port of the bridge. Every port must live in the bridge's
-// namespace; none is attached unless all are there.
+// namespace and none may be a bridge. It is all or nothing: if the kernel refuses one
+// port, the ports attached before it go back to the master they had.
 func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 	if b == nil || b.Link == nil {
 		return fmt.Errorf("bridge: attach: %w", errdefs.Invalid("nil bridge"))
@@ -63,15 +64,47 @@ func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 		if p == nil {
 			return fmt.Errorf("bridge: attach to %s: %w", b.Name(), errdefs.Invalid("nil port"))
 		}
+		if p.Kind() == "bridge" { // the kernel says ELOOP
+			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
+				errdefs.Invalid("%s is a bridge, and a bridge cannot be a bridge port", p.Name()))
+		}
 		if !rtnl.SameNS(p.NS(), b.NS()) {
 			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
 				errdefs.Invalid("port is in namespace %s, the bridge in %s", p.NS(), b.NS()))
 		}
 	}
-	for _, p := range ports {
-		if err := p.SetMaster(b.Link); err != nil {
-			return fmt.Errorf("bridge: attach: %w", err)
+	var failed *netnsx.Link
+	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) (err error) {
+		type undo struct{ index, master int }
+		var done []undo
+		defer func() {
+			for i := len(done) - 1; i >= 0 && err != nil; i-- {
+				_ = c.LinkSet(done[i].index, rtnl.LinkChange{Master: &done[i].master})
+			}
+		}()
+		master := b.Index()
+		for _, p := range ports {
+			failed = p
+			l, err := c.LinkByIndex(p.Index())
+			if err != nil {
+				return err
+			}
+			if l.Master == master {
+				continue
+			}
+			if err := c.LinkSet(p.Index(), rtnl.LinkChange{Master: &master}); err != nil {
+				return err
+			}
+			done = append(done, undo{p.Index(), l.Master})
 		}
+		return nil
+	})
+	if err != nil {
+		obj := b.Name()
+		if failed != nil {
+			obj = failed.Name() + " to " + obj
+		}
+		return fmt.Errorf("bridge: attach %s: %w", obj, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return nil
 }

@@ -52,9 +52,12 @@ func Kernel(err error, hint string) error {
 	switch errno {
 	case syscall.EEXIST:
 		sentinel = ErrExists
-	case syscall.ENOENT, syscall.ENODEV, syscall.ESRCH, syscall.ENXIO:
+	case syscall.ENOENT, syscall.ENODEV, syscall.ESRCH, syscall.ENXIO,
+		syscall.ENOTDIR: // a path through a file: a sysctl key below a setting
 		sentinel = ErrNotFound
-	case syscall.EINVAL, syscall.ERANGE, syscall.EAFNOSUPPORT, syscall.EADDRNOTAVAIL, syscall.ENAMETOOLONG, syscall.EDOM:
+	case syscall.EINVAL, syscall.ERANGE, syscall.EAFNOSUPPORT, syscall.EADDRNOTAVAIL, syscall.ENAMETOOLONG, syscall.EDOM,
+		syscall.EISDIR, // a sysctl key that names a directory of settings
+		syscall.ELOOP:  // a bridge made a port of a bridge
 		sentinel = ErrInvalid
 	case syscall.EPERM, syscall.EACCES:
 		sentinel = ErrPermission

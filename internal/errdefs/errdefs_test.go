@@ -16,7 +16,8 @@ func TestKernel(t *testing.T) {
 		{syscall.EEXIST, ErrExists}, {syscall.ENOENT, ErrNotFound}, {syscall.ENODEV, ErrNotFound},
 		{syscall.EINVAL, ErrInvalid}, {syscall.ERANGE, ErrInvalid}, {syscall.EADDRNOTAVAIL, ErrInvalid},
 		{syscall.EAFNOSUPPORT, ErrInvalid}, {syscall.EPERM, ErrPermission}, {syscall.EACCES, ErrPermission},
-		{syscall.EOPNOTSUPP, ErrNotSupported},
+		{syscall.EOPNOTSUPP, ErrNotSupported}, {syscall.EISDIR, ErrInvalid}, {syscall.ELOOP, ErrInvalid},
+		{syscall.ENOTDIR, ErrNotFound},
 	} {
 		// The extended ack message arrives wrapped around the errno.
 		err := Kernel(fmt.Errorf("%w: detail", tc.errno), "CAP_NET_ADMIN")
