@@ -198,7 +198,7 @@ func (l *Link) Addrs() ([]netip.Prefix, error) {
 func (l *Link) SetMaster(master *Link) error {
 	idx := 0
 	if master != nil {
-		if err := checkMaster(l.NS(), master); err != nil {
+		if err := checkMaster(l, master); err != nil {
 			return fmt.Errorf("netnsx: set master of %s: %w", l, err)
 		}
 		idx = master.index
@@ -206,12 +206,18 @@ func (l *Link) SetMaster(master *Link) error {
 	return l.use("set master of", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{Master: &idx}) })
 }
 
-func checkMaster(ns *NS, master *Link) error {
+func checkMaster(l, master *Link) error {
 	if master.kind != "bridge" {
 		return errdefs.Invalid("master %s is a %q link, not a bridge", master, master.kind)
 	}
-	if !same(ns, master.ns) {
-		return errdefs.Invalid("master %s is in namespace %s, not in %s", master, master.ns, ns)
+	if l == nil {
+		return errdefs.Invalid("nil link")
+	}
+	if l.kind == "bridge" { // the kernel says ELOOP
+		return errdefs.Invalid("%s is a bridge, and a bridge cannot be a bridge port", l)
+	}
+	if !same(l.ns, master.ns) {
+		return errdefs.Invalid("master %s is in namespace %s, not in %s", master, master.ns, l.ns)
 	}
 	return nil
 }
