@@ -21,6 +21,10 @@ var (
 	ErrClosed = errors.New("netnsx: namespace handle is closed")
 )
 
+// Closed is the error of every call on a closed or deleted namespace handle. It matches
+// both ErrInvalid and ErrClosed and reads as ErrClosed alone.
+var Closed = Invalid("%w", ErrClosed)
+
 // kernelError keeps both the sentinel and the original error (usually a syscall.Errno,
 // possibly annotated with the kernel's extended ack message) reachable with errors.Is.
 type kernelError struct {
@@ -28,7 +32,15 @@ type kernelError struct {
 	err      error
 }
 
-func (e *kernelError) Error() string   { return e.sentinel.Error() + ": " + e.err.Error() }
+// Error prints the sentinel once: not again when the wrapped error already says it (or
+// says ErrClosed, which implies ErrInvalid).
+func (e *kernelError) Error() string {
+	if errors.Is(e.err, e.sentinel) || errors.Is(e.err, ErrClosed) {
+		return e.err.Error()
+	}
+	return e.sentinel.Error() + ": " + e.err.Error()
+}
+
 func (e *kernelError) Unwrap() []error { return []error{e.sentinel, e.err} }
 
 // Kernel maps an error returned by a syscall or a netlink request to the sentinel that

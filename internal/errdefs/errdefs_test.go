@@ -46,3 +46,26 @@ func ExampleKernel() {
 	fmt.Println(err, errors.Is(err, ErrExists), errors.Is(err, syscall.EEXIST))
 	// Output: bridge: create br0: netnsx: already exists: file exists true true
 }
+
+func TestSentinelOnce(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+		is   []error
+	}{
+		{Closed, "netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{Invalid("%w", ErrClosed), "netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{fmt.Errorf("netnsx: links x: %w", Kernel(Closed, "")), "netnsx: links x: netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{Invalid("peer: %w", Kernel(syscall.EINVAL, "")), "peer: netnsx: invalid argument: invalid argument", []error{ErrInvalid, syscall.EINVAL}},
+		{Invalid("MTU %d out of range", 1), "netnsx: invalid argument: MTU 1 out of range", []error{ErrInvalid}},
+	} {
+		if tc.err.Error() != tc.want {
+			t.Errorf("%q, want %q", tc.err, tc.want)
+		}
+		for _, target := range tc.is {
+			if !errors.Is(tc.err, target) {
+				t.Errorf("%q is not %v", tc.err, target)
+			}
+		}
+	}
+}
