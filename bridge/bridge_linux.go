@@ -6,6 +6,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/fdb"
 	"github.com/nstopo/nstopo/internal/rtnl"
@@ -40,17 +41,28 @@ func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 	return br, nil
 }
 
-// Open returns the bridge called name in ns (nil: the host). A link that is not a bridge
-// is ErrInvalid.
+// Open returns the bridge called name in ns. A link that is not a bridge is
+// ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Bridge, error) {
-	l, err := ns.Link(name)
+	if err := check.IfName("name", name); err != nil {
+		return nil, fmt.Errorf("bridge: open %s: %w", name, err)
+	}
+	var br *Bridge
+	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+		l, err := c.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if l.Kind != "bridge" {
+			return errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind)
+		}
+		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge: open: %w", err)
+		return nil, fmt.Errorf("bridge: open %s: %w", name, errdefs.Kernel(err, ""))
 	}
-	if l.Kind() != "bridge" {
-		return nil, fmt.Errorf("bridge: open %s: %w", name, errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind()))
-	}
-	return &Bridge{l}, nil
+	return br, nil
 }
 
 // Attach makes each link a port of the bridge. Every port must live in the bridge's

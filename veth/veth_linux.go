@@ -154,11 +154,12 @@ func build(mtu int, first, second *end) (err error) {
 
 // Delete deletes the pair; the kernel removes both ends together.
 func (p *Pair) Delete() error {
-	if p == nil || p.A == nil {
+	if p == nil || p.A == nil || p.B == nil {
 		return fmt.Errorf("veth: delete: %w", errdefs.Invalid("nil pair"))
 	}
-	if err := p.A.Delete(); err != nil {
-		return fmt.Errorf("veth: delete: %w", err)
+	err := rtnl.UseNS(p.A.NS(), func(c *rtnl.Conn, _ int) error { return c.LinkDel(p.A.Index()) })
+	if err != nil {
+		return fmt.Errorf("veth: delete %s/%s: %w", p.A.Name(), p.B.Name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return nil
 }
