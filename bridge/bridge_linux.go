@@ -16,8 +16,9 @@ import (
 // Create creates a bridge in ns (nil: the host), adds its addresses and brings it up. If
 // any step fails, the bridge is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
+	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
 	var br *Bridge
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -36,7 +37,7 @@ func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("bridge: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return br, nil
 }
@@ -44,8 +45,9 @@ func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 // Open returns the bridge called name in ns. A link that is not a bridge is
 // ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Bridge, error) {
+	op := errdefs.Op("open", name)
 	if err := check.IfName("name", name); err != nil {
-		return nil, fmt.Errorf("bridge: open %s: %w", name, err)
+		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
 	var br *Bridge
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -60,7 +62,7 @@ func Open(ns *netnsx.NS, name string) (*Bridge, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge: open %s: %w", name, errdefs.Kernel(err, ""))
+		return nil, fmt.Errorf("bridge: %s: %w", op, errdefs.Kernel(err, ""))
 	}
 	return br, nil
 }

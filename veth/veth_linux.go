@@ -21,17 +21,21 @@ func sameNS(a, b *netnsx.NS) bool { return rtnl.SameNS(a, b) }
 // once both ends carry traffic. If any step fails, the pair is deleted.
 func Create(cfg Config) (*Pair, error) {
 	obj := cfg.A.Name + "/" + cfg.B.Name
+	if cfg.A.Name == "" || cfg.B.Name == "" {
+		obj = cfg.A.Name + cfg.B.Name
+	}
+	op := errdefs.Op("create", obj)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("veth: create %s: %w", obj, err)
+		return nil, fmt.Errorf("veth: %s: %w", op, err)
 	}
 	for _, e := range []*End{&cfg.A, &cfg.B} {
 		if e.Master != nil && !sameNS(e.NS, e.Master.NS()) {
-			return nil, fmt.Errorf("veth: create %s: %w", obj, errdefs.Invalid("master %s of %s is in namespace %s, not in %s", e.Master.Name(), e.Name, e.Master.NS(), e.NS))
+			return nil, fmt.Errorf("veth: %s: %w", op, errdefs.Invalid("master %s of %s is in namespace %s, not in %s", e.Master.Name(), e.Name, e.Master.NS(), e.NS))
 		}
 	}
 	p, err := create(&cfg)
 	if err != nil {
-		return nil, fmt.Errorf("veth: create %s: %w", obj, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("veth: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return p, nil
 }

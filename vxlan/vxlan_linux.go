@@ -19,11 +19,12 @@ import (
 // Create creates a VXLAN device in ns (nil: the host), attaches it to its master, adds
 // its addresses and brings it up. If any step fails, the device is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
+	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
 	if m := cfg.Master; m != nil && !rtnl.SameNS(ns, m.NS()) {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
 	}
 	var dev *Device
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -46,7 +47,7 @@ func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return dev, nil
 }
@@ -90,8 +91,9 @@ func pick(a netip.Addr, v4, v6 int) int {
 // Open returns the VXLAN device called name in ns. A link that is not a VXLAN device is
 // ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Device, error) {
+	op := errdefs.Op("open", name)
 	if err := check.IfName("name", name); err != nil {
-		return nil, fmt.Errorf("vxlan: open %s: %w", name, err)
+		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
 	var dev *Device
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -107,7 +109,7 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vxlan: open %s: %w", name, errdefs.Kernel(err, ""))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Kernel(err, ""))
 	}
 	return dev, nil
 }

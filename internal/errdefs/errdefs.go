@@ -92,6 +92,15 @@ type hinted struct {
 func (h *hinted) Error() string { return h.err.Error() + " (needs " + h.hint + ")" }
 func (h *hinted) Unwrap() error { return h.err }
 
+// Op is the "op object" part of an error prefix, without a dangling space when the
+// object is empty: Op("create", "br0") is "create br0", Op("create", "") is "create".
+func Op(op, obj string) string {
+	if obj == "" {
+		return op
+	}
+	return op + " " + obj
+}
+
 // Invalid wraps a validation failure with ErrInvalid.
 func Invalid(format string, args ...any) error {
 	return &kernelError{sentinel: ErrInvalid, err: fmt.Errorf(format, args...)}

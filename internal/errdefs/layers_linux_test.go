@@ -69,6 +69,8 @@ func TestIntegrationErrorsWrapOnce(t *testing.T) {
 			`bridge: open vx0: netnsx: invalid argument: vx0 is a "vxlan" link, not a bridge`, []error{netnsx.ErrInvalid}},
 		{func() error { _, err := bridge.Open(ns, "a/b"); return err }(),
 			`bridge: open a/b: netnsx: invalid argument: name "a/b" has byte '/' at 1 (want printable ASCII without '/', ':', '%' or white space)`, []error{netnsx.ErrInvalid}},
+		{func() error { _, err := bridge.Open(ns, ""); return err }(),
+			"bridge: open: netnsx: invalid argument: name is empty", []error{netnsx.ErrInvalid}},
 		{func() error { _, err := vxlan.Open(ns, "nope"); return err }(),
 			"vxlan: open nope: netnsx: not found: no such device", []error{netnsx.ErrNotFound, unix.ENODEV}},
 		{func() error { _, err := vxlan.Open(ns, "br0"); return err }(),
@@ -84,6 +86,17 @@ func TestIntegrationErrorsWrapOnce(t *testing.T) {
 			return err
 		}(),
 			"veth: create a/b: netnsx: invalid argument: B.Addrs: invalid prefix", []error{netnsx.ErrInvalid}},
+		{func() error { _, err := bridge.Create(ns, bridge.Config{}); return err }(),
+			"bridge: create: netnsx: invalid argument: Name is empty", []error{netnsx.ErrInvalid}},
+		{func() error { _, err := vxlan.Create(ns, vxlan.Config{}); return err }(),
+			"vxlan: create: netnsx: invalid argument: Name is empty", []error{netnsx.ErrInvalid}},
+		{func() error { _, err := veth.Create(veth.Config{A: veth.End{NS: ns}, B: veth.End{NS: ns}}); return err }(),
+			"veth: create: netnsx: invalid argument: A.Name is empty", []error{netnsx.ErrInvalid}},
+		{func() error {
+			_, err := veth.Create(veth.Config{A: veth.End{NS: ns, Name: "a"}, B: veth.End{NS: ns}})
+			return err
+		}(),
+			"veth: create a: netnsx: invalid argument: B.Name is empty", []error{netnsx.ErrInvalid}},
 		{dev.AddRemote(netip.Addr{}),
 			"vxlan: add remote to vx0: netnsx: invalid argument: VTEP: invalid address", []error{netnsx.ErrInvalid}},
 		{dev.AddFDB(nil, netip.MustParseAddr("10.0.0.1")),
