@@ -13,7 +13,7 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a bridge in ns (nil: the host), adds its addresses and brings it up. If
+// Create creates a bridge in ns, adds its addresses and brings it up. If
 // any step fails, the bridge is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 	op := errdefs.Op("create", cfg.Name)

@@ -11,7 +11,7 @@ import (
 
 // End describes one end of a pair. Zero fields mean what `ip link add` means.
 type End struct {
-	NS           *netnsx.NS       // nil: the host namespace
+	NS           *netnsx.NS       // required; netnsx.Host() for the host namespace
 	Name         string           // required: 1-15 bytes
 	Addrs        []netip.Prefix   // none: no address
 	HardwareAddr net.HardwareAddr // nil: the kernel picks a random one

@@ -16,7 +16,7 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a VXLAN device in ns (nil: the host), attaches it to its master, adds
+// Create creates a VXLAN device in ns, attaches it to its master, adds
 // its addresses and brings it up. If any step fails, the device is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 	op := errdefs.Op("create", cfg.Name)
