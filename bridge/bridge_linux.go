@@ -6,17 +6,19 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/fdb"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a bridge in ns (nil: the host), adds its addresses and brings it up. If
+// Create creates a bridge in ns, adds its addresses and brings it up. If
 // any step fails, the bridge is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
+	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
 	var br *Bridge
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -35,26 +37,39 @@ func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("bridge: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return br, nil
 }
 
-// Open returns the bridge called name in ns (nil: the host). A link that is not a bridge
-// is ErrInvalid.
+// Open returns the bridge called name in ns. A link that is not a bridge is
+// ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Bridge, error) {
-	l, err := ns.Link(name)
+	op := errdefs.Op("open", name)
+	if err := check.IfName("name", name); err != nil {
+		return nil, fmt.Errorf("bridge: %s: %w", op, err)
+	}
+	var br *Bridge
+	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+		l, err := c.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if l.Kind != "bridge" {
+			return errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind)
+		}
+		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("bridge: open: %w", err)
+		return nil, fmt.Errorf("bridge: %s: %w", op, errdefs.Kernel(err, ""))
 	}
-	if l.Kind() != "bridge" {
-		return nil, fmt.Errorf("bridge: open %s: %w", name, errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind()))
-	}
-	return &Bridge{l}, nil
+	return br, nil
 }
 
 // Attach makes each link a port of the bridge. Every port must live in the bridge's
-// namespace; none is attached unless all are there.
+// namespace and none may be a bridge. It is all or nothing: if the kernel refuses one
+// port, the ports attached before it go back to the master they had.
 func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 	if b == nil || b.Link == nil {
 		return fmt.Errorf("bridge: attach: %w", errdefs.Invalid("nil bridge"))
@@ -63,15 +78,47 @@ func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 		if p == nil {
 			return fmt.Errorf("bridge: attach to %s: %w", b.Name(), errdefs.Invalid("nil port"))
 		}
+		if p.Kind() == "bridge" { // the kernel says ELOOP
+			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
+				errdefs.Invalid("%s is a bridge, and a bridge cannot be a bridge port", p.Name()))
+		}
 		if !rtnl.SameNS(p.NS(), b.NS()) {
 			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
 				errdefs.Invalid("port is in namespace %s, the bridge in %s", p.NS(), b.NS()))
 		}
 	}
-	for _, p := range ports {
-		if err := p.SetMaster(b.Link); err != nil {
-			return fmt.Errorf("bridge: attach: %w", err)
+	var failed *netnsx.Link
+	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) (err error) {
+		type undo struct{ index, master int }
+		var done []undo
+		defer func() {
+			for i := len(done) - 1; i >= 0 && err != nil; i-- {
+				_ = c.LinkSet(done[i].index, rtnl.LinkChange{Master: &done[i].master})
+			}
+		}()
+		master := b.Index()
+		for _, p := range ports {
+			failed = p
+			l, err := c.LinkByIndex(p.Index())
+			if err != nil {
+				return err
+			}
+			if l.Master == master {
+				continue
+			}
+			if err := c.LinkSet(p.Index(), rtnl.LinkChange{Master: &master}); err != nil {
+				return err
+			}
+			done = append(done, undo{p.Index(), l.Master})
 		}
+		return nil
+	})
+	if err != nil {
+		obj := b.Name()
+		if failed != nil {
+			obj = failed.Name() + " to " + obj
+		}
+		return fmt.Errorf("bridge: attach %s: %w", obj, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return nil
 }

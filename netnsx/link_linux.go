@@ -95,9 +95,8 @@ func checkRoute(r Route) (rtnl.Route, error) {
 		return rr, errdefs.Invalid("Src is read back only")
 	}
 	if r.Gateway.IsValid() {
-		g := r.Gateway
-		if g.IsUnspecified() || g.IsMulticast() || g.Is4In6() || g.Zone() != "" {
-			return rr, errdefs.Invalid("Gateway %s is not a unicast address", g)
+		if err := check.Unicast("Gateway", r.Gateway); err != nil {
+			return rr, err
 		}
 	}
 	if r.Dst == (netip.Prefix{}) {
@@ -108,8 +107,10 @@ func checkRoute(r Route) (rtnl.Route, error) {
 		if !r.Gateway.IsValid() {
 			return rr, errdefs.Invalid("a default route needs a gateway")
 		}
-	} else if !r.Dst.IsValid() || r.Dst.Addr().Is4In6() {
-		return rr, errdefs.Invalid("Dst %s is not a valid prefix", r.Dst)
+	} else if !r.Dst.IsValid() {
+		return rr, errdefs.Invalid("Dst: invalid prefix")
+	} else if r.Dst.Addr().Is4In6() {
+		return rr, errdefs.Invalid("Dst %s is an IPv4-mapped IPv6 prefix; use the IPv4 form", r.Dst)
 	}
 	rr.Dst = rr.Dst.Masked()
 	if r.Gateway.IsValid() && r.Gateway.Is4() != rr.Dst.Addr().Is4() {
@@ -197,7 +198,7 @@ func (l *Link) Addrs() ([]netip.Prefix, error) {
 func (l *Link) SetMaster(master *Link) error {
 	idx := 0
 	if master != nil {
-		if err := checkMaster(l.NS(), master); err != nil {
+		if err := checkMaster(l, master); err != nil {
 			return fmt.Errorf("netnsx: set master of %s: %w", l, err)
 		}
 		idx = master.index
@@ -205,12 +206,18 @@ func (l *Link) SetMaster(master *Link) error {
 	return l.use("set master of", func(c *rtnl.Conn) error { return c.LinkSet(l.index, rtnl.LinkChange{Master: &idx}) })
 }
 
-func checkMaster(ns *NS, master *Link) error {
+func checkMaster(l, master *Link) error {
 	if master.kind != "bridge" {
 		return errdefs.Invalid("master %s is a %q link, not a bridge", master, master.kind)
 	}
-	if !same(ns, master.ns) {
-		return errdefs.Invalid("master %s is in namespace %s, not in %s", master, master.ns, ns)
+	if l == nil {
+		return errdefs.Invalid("nil link")
+	}
+	if l.kind == "bridge" { // the kernel says ELOOP
+		return errdefs.Invalid("%s is a bridge, and a bridge cannot be a bridge port", l)
+	}
+	if !same(l.ns, master.ns) {
+		return errdefs.Invalid("master %s is in namespace %s, not in %s", master, master.ns, l.ns)
 	}
 	return nil
 }
@@ -274,8 +281,8 @@ func (l *Link) RemoveNeighbor(ip netip.Addr) error {
 }
 
 func checkNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
-	if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() || ip.Is4In6() || ip.Zone() != "" {
-		return errdefs.Invalid("IP %s is not a unicast address", ip)
+	if err := check.Unicast("IP", ip); err != nil {
+		return err
 	}
 	if mac == nil {
 		return nil

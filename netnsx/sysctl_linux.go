@@ -7,6 +7,7 @@ import (
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/rtnl"
 )
 
 // Sysctl reads a network setting of the namespace, as `ip netns exec NS sysctl -n KEY`
@@ -17,14 +18,11 @@ func (ns *NS) Sysctl(key string) (string, error) {
 		return "", fmt.Errorf("netnsx: sysctl %s in %s: %w", key, ns, err)
 	}
 	var v []byte
-	err := ns.Do(func() (err error) {
+	err := ns.inside("sysctl", label(key+" in "+ns.String()), func() (err error) {
 		v, err = os.ReadFile(check.SysctlPath(key))
 		return err
 	})
-	if err != nil {
-		return "", fmt.Errorf("netnsx: sysctl %s in %s: %w", key, ns, errdefs.Kernel(err, "CAP_NET_ADMIN"))
-	}
-	return strings.TrimSpace(string(v)), nil
+	return strings.TrimSpace(string(v)), err
 }
 
 // SetSysctl writes a network setting of the namespace, as
@@ -38,7 +36,7 @@ func (ns *NS) SetSysctl(key, value string) error {
 	if value == "" || len(value) > 4096 || strings.ContainsAny(value, "\x00\n") {
 		return fmt.Errorf("netnsx: sysctl %s in %s: %w", key, ns, errdefs.Invalid("value %q: want one line of text", value))
 	}
-	err := ns.Do(func() error {
+	return ns.inside("sysctl", label(key+"="+value+" in "+ns.String()), func() error {
 		f, err := os.OpenFile(check.SysctlPath(key), os.O_WRONLY, 0)
 		if err != nil {
 			return err
@@ -49,8 +47,10 @@ func (ns *NS) SetSysctl(key, value string) error {
 		}
 		return f.Close()
 	})
-	if err != nil {
-		return fmt.Errorf("netnsx: sysctl %s=%s in %s: %w", key, value, ns, errdefs.Kernel(err, "CAP_NET_ADMIN"))
-	}
-	return nil
+}
+
+// inside runs fn on a thread inside the namespace, as Do does, with the namespace held
+// open meanwhile; errors read "netnsx: op obj: " once, where Do would add its own.
+func (ns *NS) inside(op string, obj fmt.Stringer, fn func() error) error {
+	return ns.use(op, obj, func(_ *rtnl.Conn, fd int) error { return enter(fd, fn) })
 }

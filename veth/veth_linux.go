@@ -21,17 +21,21 @@ func sameNS(a, b *netnsx.NS) bool { return rtnl.SameNS(a, b) }
 // once both ends carry traffic. If any step fails, the pair is deleted.
 func Create(cfg Config) (*Pair, error) {
 	obj := cfg.A.Name + "/" + cfg.B.Name
+	if cfg.A.Name == "" || cfg.B.Name == "" {
+		obj = cfg.A.Name + cfg.B.Name
+	}
+	op := errdefs.Op("create", obj)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("veth: create %s: %w", obj, err)
+		return nil, fmt.Errorf("veth: %s: %w", op, err)
 	}
 	for _, e := range []*End{&cfg.A, &cfg.B} {
 		if e.Master != nil && !sameNS(e.NS, e.Master.NS()) {
-			return nil, fmt.Errorf("veth: create %s: %w", obj, errdefs.Invalid("master %s of %s is in namespace %s, not in %s", e.Master.Name(), e.Name, e.Master.NS(), e.NS))
+			return nil, fmt.Errorf("veth: %s: %w", op, errdefs.Invalid("master %s of %s is in namespace %s, not in %s", e.Master.Name(), e.Name, e.Master.NS(), e.NS))
 		}
 	}
 	p, err := create(&cfg)
 	if err != nil {
-		return nil, fmt.Errorf("veth: create %s: %w", obj, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("veth: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return p, nil
 }
@@ -154,11 +158,12 @@ func build(mtu int, first, second *end) (err error) {
 
 // Delete deletes the pair; the kernel removes both ends together.
 func (p *Pair) Delete() error {
-	if p == nil || p.A == nil {
+	if p == nil || p.A == nil || p.B == nil {
 		return fmt.Errorf("veth: delete: %w", errdefs.Invalid("nil pair"))
 	}
-	if err := p.A.Delete(); err != nil {
-		return fmt.Errorf("veth: delete: %w", err)
+	err := rtnl.UseNS(p.A.NS(), func(c *rtnl.Conn, _ int) error { return c.LinkDel(p.A.Index()) })
+	if err != nil {
+		return fmt.Errorf("veth: delete %s/%s: %w", p.A.Name(), p.B.Name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return nil
 }

@@ -54,13 +54,13 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.Local.IsValid() {
-		if err := unicast("Local", c.Local); err != nil {
+		if err := check.Unicast("Local", c.Local); err != nil {
 			return err
 		}
 	}
 	if c.Group.IsValid() {
-		if !c.Group.IsMulticast() || c.Group.Zone() != "" {
-			return errdefs.Invalid("Group %s is not a multicast address", c.Group)
+		if err := check.Multicast("Group", c.Group); err != nil {
+			return err
 		}
 		if c.Underlay == "" {
 			return errdefs.Invalid("Group %s needs an Underlay device to join it on", c.Group)
@@ -84,17 +84,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// unicast checks a VTEP address.
-func unicast(field string, a netip.Addr) error {
-	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Is4In6() || a.Zone() != "" {
-		return errdefs.Invalid("%s %s is not a unicast address", field, a)
-	}
-	return nil
-}
-
 // vtep checks a remote VTEP against the device's underlay family.
 func vtep(a netip.Addr, ipv6 bool) error {
-	if err := unicast("VTEP", a); err != nil {
+	if err := check.Unicast("VTEP", a); err != nil {
 		return err
 	}
 	if a.Is6() != ipv6 {

@@ -9,20 +9,22 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 	"github.com/nstopo/nstopo/internal/fdb"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a VXLAN device in ns (nil: the host), attaches it to its master, adds
+// Create creates a VXLAN device in ns, attaches it to its master, adds
 // its addresses and brings it up. If any step fails, the device is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
+	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
 	if m := cfg.Master; m != nil && !rtnl.SameNS(ns, m.NS()) {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
 	}
 	var dev *Device
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -45,7 +47,7 @@ func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vxlan: create %s: %w", cfg.Name, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	return dev, nil
 }
@@ -86,11 +88,12 @@ func pick(a netip.Addr, v4, v6 int) int {
 	return v6
 }
 
-// Open returns the VXLAN device called name in ns (nil: the host). A link that is not a
-// VXLAN device is ErrInvalid.
+// Open returns the VXLAN device called name in ns. A link that is not a VXLAN device is
+// ErrInvalid.
 func Open(ns *netnsx.NS, name string) (*Device, error) {
-	if _, err := ns.Link(name); err != nil { // validates the name, maps not-found
-		return nil, fmt.Errorf("vxlan: open: %w", err)
+	op := errdefs.Op("open", name)
+	if err := check.IfName("name", name); err != nil {
+		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
 	var dev *Device
 	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
@@ -106,9 +109,19 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vxlan: open %s: %w", name, errdefs.Kernel(err, ""))
+		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Kernel(err, ""))
 	}
 	return dev, nil
+}
+
+// op names an operation on one value for error messages, leaving out a value that would
+// print as noise ("invalid IP", an empty MAC).
+func op(verb string, v fmt.Stringer, prep string) string {
+	s := v.String()
+	if s == "" || s == "invalid IP" {
+		return verb + " " + prep
+	}
+	return verb + " " + s + " " + prep
 }
 
 // name is the device's name, safe on a nil device for error messages.
@@ -140,10 +153,11 @@ func (d *Device) selfEntry(mac net.HardwareAddr, dst netip.Addr) rtnl.Neigh {
 // `bridge fdb append 00:00:00:00:00:00 dst VTEP dev NAME` does. Adding one already
 // listed is not an error.
 func (d *Device) AddRemote(vtep netip.Addr) error {
+	o := op("add remote", vtep, "to")
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: add remote %s to %s: %w", vtep, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	return d.use("add remote "+vtep.String()+" to", func(c *rtnl.Conn) error {
+	return d.use(o, func(c *rtnl.Conn) error {
 		return ignore(c.NeighAdd(d.selfEntry(rtnl.ZeroMAC, vtep), rtnl.NeighAppend), unix.EEXIST)
 	})
 }
@@ -151,10 +165,11 @@ func (d *Device) AddRemote(vtep netip.Addr) error {
 // RemoveRemote removes a VTEP from the flood list. Removing one not listed is not an
 // error, as with the kernel.
 func (d *Device) RemoveRemote(vtep netip.Addr) error {
+	o := op("remove remote", vtep, "from")
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: remove remote %s from %s: %w", vtep, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	return d.use("remove remote "+vtep.String()+" from", func(c *rtnl.Conn) error {
+	return d.use(o, func(c *rtnl.Conn) error {
 		return c.NeighDel(d.selfEntry(rtnl.ZeroMAC, vtep))
 	})
 }
@@ -213,13 +228,14 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 // bridge port, the bridge gets a static entry for mac on it too, so the bridge forwards
 // to the device instead of flooding every port.
 func (d *Device) AddFDB(mac net.HardwareAddr, vtep netip.Addr) error {
+	o := op("add fdb", mac, "to")
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	if err := d.checkVTEP(vtep); err != nil {
-		return fmt.Errorf("vxlan: add fdb %s to %s: %w", mac, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	return d.use("add fdb "+mac.String()+" to", func(c *rtnl.Conn) error {
+	return d.use(o, func(c *rtnl.Conn) error {
 		if err := c.NeighAdd(d.selfEntry(mac, vtep), rtnl.NeighReplace); err != nil {
 			return err
 		}
@@ -239,10 +255,11 @@ func masterEntry(index int, mac net.HardwareAddr) rtnl.Neigh {
 
 // RemoveFDB removes the entries for mac that AddFDB made.
 func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
+	o := op("remove fdb", mac, "from")
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: remove fdb %s from %s: %w", mac, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	return d.use("remove fdb "+mac.String()+" from", func(c *rtnl.Conn) error {
+	return d.use(o, func(c *rtnl.Conn) error {
 		if err := c.NeighDel(d.selfEntry(mac, netip.Addr{})); err != nil {
 			return err
 		}
@@ -270,13 +287,20 @@ func (d *Device) FDB() ([]netnsx.FDBEntry, error) {
 // `ip neigh replace IP lladdr MAC dev NAME nud permanent` does: with Proxy, the device
 // answers ARP (IPv4) and neighbour solicitations (IPv6) for ip from it.
 func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
-	if d == nil || d.Link == nil {
-		return fmt.Errorf("vxlan: add neighbor: %w", errdefs.Invalid("nil device"))
+	o := op("add neighbor", ip, "to")
+	if err := check.Unicast("IP", ip); err != nil {
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	if err := unicastMAC(mac); err != nil {
-		return fmt.Errorf("vxlan: add neighbor %s to %s: %w", ip, d.name(), err)
+		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	return d.Link.AddNeighbor(ip, mac)
+	return d.use(o, func(c *rtnl.Conn) error {
+		fam := unix.AF_INET
+		if ip.Is6() {
+			fam = unix.AF_INET6
+		}
+		return c.NeighAdd(rtnl.Neigh{Family: fam, Index: d.Index(), State: unix.NUD_PERMANENT, HardwareAddr: mac, IP: ip}, rtnl.NeighReplace)
+	})
 }
 
 func (d *Device) checkVTEP(v netip.Addr) error {

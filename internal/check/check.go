@@ -63,18 +63,59 @@ func NSName(name string) error {
 // address (not unspecified, not multicast, not an IPv4-mapped IPv6 address).
 func Prefix(field string, p netip.Prefix) error {
 	if !p.IsValid() {
-		return errdefs.Invalid("%s %s is not a valid prefix", field, p)
+		return errdefs.Invalid("%s: invalid prefix", field)
 	}
 	a := p.Addr()
 	switch {
+	case a.Is4In6(): // first: netip's other tests look through it to the IPv4 address
+		return errdefs.Invalid("%s %s is an IPv4-mapped IPv6 address; use the IPv4 form", field, p)
 	case a.IsUnspecified():
 		return errdefs.Invalid("%s %s has the unspecified address", field, p)
 	case a.IsMulticast():
 		return errdefs.Invalid("%s %s has a multicast address", field, p)
-	case a.Is4In6():
-		return errdefs.Invalid("%s %s is an IPv4-mapped IPv6 address; use the IPv4 form", field, p)
 	case a.Zone() != "":
 		return errdefs.Invalid("%s %s has a zone", field, p)
+	}
+	return nil
+}
+
+// Unicast checks a host address: a neighbour, a gateway, a VTEP.
+func Unicast(field string, a netip.Addr) error {
+	if err := addr(field, a); err != nil {
+		return err
+	}
+	switch {
+	case a.IsUnspecified():
+		return errdefs.Invalid("%s %s is the unspecified address", field, a)
+	case a.IsMulticast():
+		return errdefs.Invalid("%s %s is a multicast address", field, a)
+	}
+	return nil
+}
+
+// Multicast checks a multicast group address.
+func Multicast(field string, a netip.Addr) error {
+	if err := addr(field, a); err != nil {
+		return err
+	}
+	if !a.IsMulticast() {
+		return errdefs.Invalid("%s %s is not a multicast address", field, a)
+	}
+	return nil
+}
+
+// addr refuses what no address field takes: the zero value, a zone, and an
+// IPv4-mapped IPv6 address (::ffff:a.b.c.d), which netip's IsMulticast and the like
+// judge by its IPv4 form while the kernel takes it as IPv6 — a group ::ffff:239.1.1.1
+// would become a unicast remote.
+func addr(field string, a netip.Addr) error {
+	switch {
+	case !a.IsValid():
+		return errdefs.Invalid("%s: invalid address", field)
+	case a.Is4In6():
+		return errdefs.Invalid("%s %s is an IPv4-mapped IPv6 address; use the IPv4 form", field, a)
+	case a.Zone() != "":
+		return errdefs.Invalid("%s %s has a zone", field, a)
 	}
 	return nil
 }

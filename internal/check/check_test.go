@@ -197,3 +197,37 @@ func TestSysctlKey(t *testing.T) {
 		}
 	}
 }
+
+func TestUnicastMulticast(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		in                 netip.Addr
+		unicast, multicast bool
+	}{
+		{a("10.0.0.1"), true, false},
+		{a("fd00::1"), true, false},
+		{a("239.1.1.1"), false, true},
+		{a("ff05::1"), false, true},
+		{netip.Addr{}, false, false},
+		{a("0.0.0.0"), false, false},
+		{a("::"), false, false},
+		{a("fe80::1%eth0"), false, false},
+		// IPv4-mapped: the kernel takes them as IPv6, whatever netip says of them.
+		{a("::ffff:10.0.0.1"), false, false},
+		{a("::ffff:239.1.1.1"), false, false},
+	} {
+		for _, c := range []struct {
+			name string
+			fn   func(string, netip.Addr) error
+			ok   bool
+		}{{"Unicast", Unicast, tc.unicast}, {"Multicast", Multicast, tc.multicast}} {
+			err := c.fn("Field", tc.in)
+			if (err == nil) != c.ok {
+				t.Errorf("%s(%v) = %v, want ok=%v", c.name, tc.in, err, c.ok)
+			}
+			if err != nil && (!errors.Is(err, errdefs.ErrInvalid) || !strings.HasPrefix(strings.TrimPrefix(err.Error(), errdefs.ErrInvalid.Error()+": "), "Field")) {
+				t.Errorf("%s(%v) = %v: want ErrInvalid naming the field", c.name, tc.in, err)
+			}
+		}
+	}
+}

@@ -21,6 +21,10 @@ var (
 	ErrClosed = errors.New("netnsx: namespace handle is closed")
 )
 
+// Closed is the error of every call on a closed or deleted namespace handle. It matches
+// both ErrInvalid and ErrClosed and reads as ErrClosed alone.
+var Closed = Invalid("%w", ErrClosed)
+
 // kernelError keeps both the sentinel and the original error (usually a syscall.Errno,
 // possibly annotated with the kernel's extended ack message) reachable with errors.Is.
 type kernelError struct {
@@ -28,7 +32,15 @@ type kernelError struct {
 	err      error
 }
 
-func (e *kernelError) Error() string   { return e.sentinel.Error() + ": " + e.err.Error() }
+// Error prints the sentinel once: not again when the wrapped error already says it (or
+// says ErrClosed, which implies ErrInvalid).
+func (e *kernelError) Error() string {
+	if errors.Is(e.err, e.sentinel) || errors.Is(e.err, ErrClosed) {
+		return e.err.Error()
+	}
+	return e.sentinel.Error() + ": " + e.err.Error()
+}
+
 func (e *kernelError) Unwrap() []error { return []error{e.sentinel, e.err} }
 
 // Kernel maps an error returned by a syscall or a netlink request to the sentinel that
@@ -52,9 +64,12 @@ func Kernel(err error, hint string) error {
 	switch errno {
 	case syscall.EEXIST:
 		sentinel = ErrExists
-	case syscall.ENOENT, syscall.ENODEV, syscall.ESRCH, syscall.ENXIO:
+	case syscall.ENOENT, syscall.ENODEV, syscall.ESRCH, syscall.ENXIO,
+		syscall.ENOTDIR: // a path through a file: a sysctl key below a setting
 		sentinel = ErrNotFound
-	case syscall.EINVAL, syscall.ERANGE, syscall.EAFNOSUPPORT, syscall.EADDRNOTAVAIL, syscall.ENAMETOOLONG, syscall.EDOM:
+	case syscall.EINVAL, syscall.ERANGE, syscall.EAFNOSUPPORT, syscall.EADDRNOTAVAIL, syscall.ENAMETOOLONG, syscall.EDOM,
+		syscall.EISDIR, // a sysctl key that names a directory of settings
+		syscall.ELOOP:  // a bridge made a port of a bridge
 		sentinel = ErrInvalid
 	case syscall.EPERM, syscall.EACCES:
 		sentinel = ErrPermission
@@ -76,6 +91,15 @@ type hinted struct {
 
 func (h *hinted) Error() string { return h.err.Error() + " (needs " + h.hint + ")" }
 func (h *hinted) Unwrap() error { return h.err }
+
+// Op is the "op object" part of an error prefix, without a dangling space when the
+// object is empty: Op("create", "br0") is "create br0", Op("create", "") is "create".
+func Op(op, obj string) string {
+	if obj == "" {
+		return op
+	}
+	return op + " " + obj
+}
 
 // Invalid wraps a validation failure with ErrInvalid.
 func Invalid(format string, args ...any) error {

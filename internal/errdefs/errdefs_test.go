@@ -16,7 +16,8 @@ func TestKernel(t *testing.T) {
 		{syscall.EEXIST, ErrExists}, {syscall.ENOENT, ErrNotFound}, {syscall.ENODEV, ErrNotFound},
 		{syscall.EINVAL, ErrInvalid}, {syscall.ERANGE, ErrInvalid}, {syscall.EADDRNOTAVAIL, ErrInvalid},
 		{syscall.EAFNOSUPPORT, ErrInvalid}, {syscall.EPERM, ErrPermission}, {syscall.EACCES, ErrPermission},
-		{syscall.EOPNOTSUPP, ErrNotSupported},
+		{syscall.EOPNOTSUPP, ErrNotSupported}, {syscall.EISDIR, ErrInvalid}, {syscall.ELOOP, ErrInvalid},
+		{syscall.ENOTDIR, ErrNotFound},
 	} {
 		// The extended ack message arrives wrapped around the errno.
 		err := Kernel(fmt.Errorf("%w: detail", tc.errno), "CAP_NET_ADMIN")
@@ -44,4 +45,27 @@ func ExampleKernel() {
 	err := fmt.Errorf("bridge: create br0: %w", Kernel(syscall.EEXIST, ""))
 	fmt.Println(err, errors.Is(err, ErrExists), errors.Is(err, syscall.EEXIST))
 	// Output: bridge: create br0: netnsx: already exists: file exists true true
+}
+
+func TestSentinelOnce(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+		is   []error
+	}{
+		{Closed, "netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{Invalid("%w", ErrClosed), "netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{fmt.Errorf("netnsx: links x: %w", Kernel(Closed, "")), "netnsx: links x: netnsx: namespace handle is closed", []error{ErrInvalid, ErrClosed}},
+		{Invalid("peer: %w", Kernel(syscall.EINVAL, "")), "peer: netnsx: invalid argument: invalid argument", []error{ErrInvalid, syscall.EINVAL}},
+		{Invalid("MTU %d out of range", 1), "netnsx: invalid argument: MTU 1 out of range", []error{ErrInvalid}},
+	} {
+		if tc.err.Error() != tc.want {
+			t.Errorf("%q, want %q", tc.err, tc.want)
+		}
+		for _, target := range tc.is {
+			if !errors.Is(tc.err, target) {
+				t.Errorf("%q is not %v", tc.err, target)
+			}
+		}
+	}
 }

@@ -6,7 +6,9 @@ package rtnl
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -32,7 +34,8 @@ const dumpRetries = 10
 // Conn is a NETLINK_ROUTE socket bound to the namespace it was opened in. It is safe for
 // concurrent use; requests on it are serialised by the socket's lock.
 type Conn struct {
-	socks  map[int]*nl.SocketHandle
+	sock   *nl.NetlinkSocket
+	seq    atomic.Uint32
 	closed atomic.Bool
 }
 
@@ -45,20 +48,24 @@ func Open() (*Conn, error) {
 	}
 	// Extended acks turn a bare EINVAL into "EINVAL: unknown device type" and the like.
 	_ = s.SetExtAck(true)
-	return &Conn{socks: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}}, nil
+	return &Conn{sock: s}, nil
 }
 
-// Close closes the socket; later requests fail with ErrClosed. Idempotent.
+// Close closes the socket, after any request in flight; later requests fail with
+// ErrClosed. Idempotent.
 func (c *Conn) Close() {
 	if c.closed.CompareAndSwap(false, true) {
-		c.socks[unix.NETLINK_ROUTE].Close()
+		c.sock.Lock()
+		defer c.sock.Unlock()
+		c.sock.Close()
 	}
 }
 
+// request builds a request. It carries no socket: nl.NetlinkRequest.Execute, which would
+// open a fresh one in the calling thread's namespace, is never called.
 func (c *Conn) request(typ, flags int, data ...nl.NetlinkRequestData) *nl.NetlinkRequest {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{Type: uint16(typ), Flags: unix.NLM_F_REQUEST | uint16(flags)},
-		Sockets:  c.socks,
 	}
 	for _, d := range data {
 		req.AddData(d)
@@ -67,11 +74,102 @@ func (c *Conn) request(typ, flags int, data ...nl.NetlinkRequestData) *nl.Netlin
 }
 
 // exec sends a request and returns the reply messages of type resType (0: any).
+//
+// It reads up to the kernel's verdict, not only to the first reply: a request with
+// NLM_F_ECHO|NLM_F_ACK gets the echo of what was made first and the ACK or the error
+// after it, and the kernel can still refuse after the echo (enslaving a new device to a
+// bridge that is gone or full), undoing what it echoed. A dump ends with NLMSG_DONE.
+// Replies to other sequence numbers (left by a request that failed half-way through
+// reading) are skipped.
 func (c *Conn) exec(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
+	s := c.sock
+	s.Lock()
+	defer s.Unlock()
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	return req.Execute(unix.NETLINK_ROUTE, resType)
+	req.Seq = c.seq.Add(1)
+	if err := s.Send(req); err != nil {
+		return nil, err
+	}
+	pid, err := s.GetPid()
+	if err != nil {
+		return nil, err
+	}
+	dump := req.Flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP
+	ack := req.Flags&unix.NLM_F_ACK != 0
+	var out [][]byte
+	interrupted := false
+	for {
+		msgs, from, err := s.Receive()
+		if err != nil {
+			return nil, err
+		}
+		if from.Pid != nl.PidKernel {
+			continue
+		}
+		for _, m := range msgs {
+			if m.Header.Seq != req.Seq || m.Header.Pid != pid {
+				continue
+			}
+			if m.Header.Flags&unix.NLM_F_DUMP_INTR != 0 {
+				interrupted = true
+			}
+			switch m.Header.Type {
+			case unix.NLMSG_ERROR, unix.NLMSG_DONE:
+				if err := verdict(m); err != nil {
+					return nil, err
+				}
+				if interrupted {
+					return out, nl.ErrDumpInterrupted
+				}
+				return out, nil
+			}
+			if resType == 0 || m.Header.Type == resType {
+				out = append(out, m.Data)
+			}
+			if !dump && !ack && m.Header.Flags&unix.NLM_F_MULTI == 0 {
+				return out, nil // nothing more will come
+			}
+		}
+	}
+}
+
+// verdict decodes an NLMSG_ERROR (errno 0: the ACK) or NLMSG_DONE message, annotating
+// the errno with the kernel's extended-ack message when there is one.
+func verdict(m syscall.NetlinkMessage) error {
+	b := m.Data
+	if len(b) < 4 {
+		if m.Header.Type == unix.NLMSG_DONE {
+			return nil // a dump's end may carry no payload
+		}
+		return fmt.Errorf("rtnl: short netlink error message (%d bytes)", len(b))
+	}
+	errno := int32(nl.NativeEndian().Uint32(b))
+	if errno == 0 {
+		return nil
+	}
+	err := error(syscall.Errno(-errno))
+	if m.Header.Flags&unix.NLM_F_ACK_TLVS == 0 {
+		return err
+	}
+	tlvs := b[4:]
+	if m.Header.Type == unix.NLMSG_ERROR {
+		// The attributes follow a copy of the request: its header only when capped.
+		skip := unix.SizeofNlMsghdr
+		if m.Header.Flags&unix.NLM_F_CAPPED == 0 && len(tlvs) >= unix.SizeofNlMsghdr {
+			skip = int(nl.NativeEndian().Uint32(tlvs))
+		}
+		skip = (skip + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
+		if skip > len(tlvs) {
+			return err
+		}
+		tlvs = tlvs[skip:]
+	}
+	if msg := str(attrs(tlvs, 0)[nl.NLMSGERR_ATTR_MSG]); msg != "" {
+		err = fmt.Errorf("%w: %s", err, msg)
+	}
+	return err
 }
 
 // dump runs a dump request, restarting it when concurrent changes interrupt it, so the
