@@ -64,15 +64,15 @@ func (ns *NS) StartCapture(ifname string, w io.Writer) (*Capturer, error) {
 	if w == nil {
 		return nil, fmt.Errorf("netnsx: %s: %w", what, errdefs.Invalid("nil writer"))
 	}
-	link, err := ns.Link(ifname)
+	link, err := ns.lookup(ifname)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: capture: %w", err)
+		return nil, fmt.Errorf("netnsx: %s: %w", what, err)
 	}
 	// Protocol 0 receives nothing until bind names the protocol and the interface
 	// together; a socket opened with ETH_P_ALL would queue every interface's frames
 	// until then.
 	var fd int
-	err = ns.Do(func() (err error) {
+	err = ns.do(func() (err error) {
 		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 		return err
 	})

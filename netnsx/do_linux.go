@@ -22,9 +22,20 @@ func (ns *NS) Do(fn func() error) error {
 	if fn == nil {
 		return fmt.Errorf("netnsx: do %s: %w", ns, errdefs.Invalid("nil function"))
 	}
+	var fnErr error
+	if err := ns.do(func() error { fnErr = fn(); return nil }); err != nil {
+		return fmt.Errorf("netnsx: do %s: %w", ns, err)
+	}
+	return fnErr
+}
+
+// do is Do for this package's own calls, which wrap errors themselves: it returns fn's
+// error as it is, and an error in entering the namespace mapped to its sentinel but with
+// no prefix.
+func (ns *NS) do(fn func() error) error {
 	n, err := resolve(ns)
 	if err != nil {
-		return fmt.Errorf("netnsx: do %s: %w", ns, err)
+		return err
 	}
 	var enterErr error
 	into := func(orig int) (moved bool, err error) {
@@ -36,7 +47,7 @@ func (ns *NS) Do(fn func() error) error {
 	}
 	err = onThread(into, fn)
 	if enterErr != nil {
-		return fmt.Errorf("netnsx: do %s: %w", ns, errdefs.Kernel(enterErr, "CAP_SYS_ADMIN"))
+		return errdefs.Kernel(enterErr, "CAP_SYS_ADMIN")
 	}
 	return err
 }
@@ -56,7 +67,10 @@ func (ns *NS) Start(cmd *exec.Cmd) error {
 		return fmt.Errorf("netnsx: start in %s: %w", ns, err)
 	}
 	if n.host {
-		return n.Do(cmd.Start)
+		if err := n.do(cmd.Start); err != nil {
+			return fmt.Errorf("netnsx: start %s in %s: %w", cmd.Path, ns, err)
+		}
+		return nil
 	}
 	if err := n.startExec(cmd); err != nil {
 		return fmt.Errorf("netnsx: start %s in %s: %w", cmd.Path, ns, errdefs.Kernel(err, "CAP_SYS_ADMIN"))
@@ -85,21 +99,17 @@ func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, erro
 		return nil, sockErr("dial", network, address, ns, err)
 	}
 	var c net.Conn
-	var derr error
-	err = ns.Do(func() error {
+	err = ns.do(func() (err error) {
 		var d net.Dialer
 		for _, a := range addrs {
-			if c, derr = d.DialContext(ctx, network, a); derr == nil || ctx.Err() != nil {
+			if c, err = d.DialContext(ctx, network, a); err == nil || ctx.Err() != nil {
 				break
 			}
 		}
-		return nil
+		return err
 	})
 	if err != nil {
-		return nil, err // entering the namespace failed; Do said so
-	}
-	if derr != nil {
-		return nil, sockErr("dial", network, address, ns, derr)
+		return nil, sockErr("dial", network, address, ns, err)
 	}
 	return c, nil
 }
@@ -114,17 +124,13 @@ func (ns *NS) Listen(ctx context.Context, network, address string) (net.Listener
 		return nil, sockErr("listen", network, address, ns, err)
 	}
 	var l net.Listener
-	var lerr error
-	err = ns.Do(func() error {
+	err = ns.do(func() (err error) {
 		var lc net.ListenConfig
-		l, lerr = lc.Listen(ctx, network, listenAddr(addrs))
-		return nil
+		l, err = lc.Listen(ctx, network, listenAddr(addrs))
+		return err
 	})
 	if err != nil {
-		return nil, err
-	}
-	if lerr != nil {
-		return nil, sockErr("listen", network, address, ns, lerr)
+		return nil, sockErr("listen", network, address, ns, err)
 	}
 	return l, nil
 }
@@ -137,17 +143,13 @@ func (ns *NS) ListenPacket(ctx context.Context, network, address string) (net.Pa
 		return nil, sockErr("listen", network, address, ns, err)
 	}
 	var pc net.PacketConn
-	var lerr error
-	err = ns.Do(func() error {
+	err = ns.do(func() (err error) {
 		var lc net.ListenConfig
-		pc, lerr = lc.ListenPacket(ctx, network, listenAddr(addrs))
-		return nil
+		pc, err = lc.ListenPacket(ctx, network, listenAddr(addrs))
+		return err
 	})
 	if err != nil {
-		return nil, err
-	}
-	if lerr != nil {
-		return nil, sockErr("listen", network, address, ns, lerr)
+		return nil, sockErr("listen", network, address, ns, err)
 	}
 	return pc, nil
 }

@@ -17,7 +17,7 @@ func Inspect(nss ...*NS) (*Snapshot, error) {
 	if len(nss) == 0 {
 		all, closeAll, err := hostAndNamed()
 		if err != nil {
-			return nil, fmt.Errorf("netnsx: inspect: %w", err)
+			return nil, err // Host's or Open's, which name the namespace
 		}
 		defer closeAll()
 		nss = all

@@ -23,20 +23,29 @@ func (s label) String() string { return string(s) }
 
 // Link returns the interface called name.
 func (ns *NS) Link(ifname string) (*Link, error) {
+	l, err := ns.lookup(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: link %s in %s: %w", ifname, ns, err)
+	}
+	return l, nil
+}
+
+// lookup is Link without the prefix, for this package's calls that add their own.
+func (ns *NS) lookup(ifname string) (*Link, error) {
 	if err := check.IfName("interface name", ifname); err != nil {
-		return nil, fmt.Errorf("netnsx: link %s: %w", ifname, err)
+		return nil, err
 	}
 	n, err := resolve(ns)
 	if err != nil {
 		return nil, err
 	}
 	var l *rtnl.Link
-	err = ns.use("link", label(ifname+" in "+ns.String()), func(c *rtnl.Conn, _ int) (err error) {
+	err = n.useRaw(func(c *rtnl.Conn, _ int) (err error) {
 		l, err = c.LinkByName(ifname)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, errdefs.Kernel(err, "CAP_NET_ADMIN")
 	}
 	return newLink(n, l), nil
 }
@@ -45,7 +54,7 @@ func (ns *NS) Link(ifname string) (*Link, error) {
 func (ns *NS) Links() ([]*Link, error) {
 	n, err := resolve(ns)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("netnsx: links %s: %w", ns, err)
 	}
 	var ls []*rtnl.Link
 	err = ns.use("links", ns, func(c *rtnl.Conn, _ int) (err error) {

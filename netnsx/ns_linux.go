@@ -377,7 +377,7 @@ func (ns *NS) claim() error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	if ns.closed || ns.deleting {
-		return closedErr
+		return errdefs.Closed
 	}
 	ns.deleting = true
 	return nil
@@ -416,8 +416,6 @@ func removeName(path string) error {
 	return nil
 }
 
-var closedErr = errdefs.Invalid("%w", errdefs.ErrClosed)
-
 // use runs fn with the namespace's socket and fd, holding the handle open meanwhile.
 // Kernel errors come back mapped to the sentinels and wrapped as "netnsx: op obj: ".
 func (ns *NS) use(op string, obj fmt.Stringer, fn func(c *rtnl.Conn, fd int) error) error {
@@ -435,7 +433,7 @@ func (ns *NS) useRaw(fn func(c *rtnl.Conn, fd int) error) error {
 	ns.mu.Lock()
 	if ns.closed {
 		ns.mu.Unlock()
-		return closedErr
+		return errdefs.Closed
 	}
 	ns.refs++
 	ns.mu.Unlock()

@@ -117,7 +117,7 @@ func (ns *NS) icmpConn(ctx context.Context, dst netip.Addr) (net.PacketConn, err
 		network = "ip6:ipv6-icmp"
 	}
 	var conn net.PacketConn
-	err := ns.Do(func() (err error) {
+	err := ns.do(func() (err error) {
 		var lc net.ListenConfig
 		conn, err = lc.ListenPacket(ctx, network, "")
 		return err
