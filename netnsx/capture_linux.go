@@ -79,7 +79,7 @@ func (ns *NS) StartCapture(ifname string, w io.Writer) (*Capturer, error) {
 	if err == nil {
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: link.Index()})
 		if err != nil {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 		}
 	}
 	if err != nil {
@@ -93,7 +93,7 @@ func (ns *NS) StartCapture(ifname string, w io.Writer) (*Capturer, error) {
 	binary.LittleEndian.PutUint32(hdr[16:], snapLen)
 	binary.LittleEndian.PutUint32(hdr[20:], pcapEthernet)
 	if _, err := w.Write(hdr[:]); err != nil {
-		c.file.Close()
+		_ = c.file.Close()
 		return nil, fmt.Errorf("netnsx: %s: %w", what, err)
 	}
 	go c.loop(w)
@@ -227,7 +227,7 @@ func (c *Capturer) Close() error {
 		_ = c.file.SetReadDeadline(time.Unix(1, 0)) // wake the reader, then close
 		c.mu.Unlock()
 		<-c.done
-		c.file.Close()
+		_ = c.file.Close()
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()

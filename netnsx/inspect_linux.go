@@ -48,7 +48,7 @@ func hostAndNamed() ([]*NS, func(), error) {
 	nss := []*NS{host}
 	closeAll := func() {
 		for _, ns := range nss {
-			ns.Close()
+			_ = ns.Close()
 		}
 	}
 	names, err := List()

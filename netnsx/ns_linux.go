@@ -92,7 +92,7 @@ func newNS(name, path string) *NS {
 func (ns *NS) attach(f *os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
+		_ = f.Close()
 		return errdefs.Kernel(err, "")
 	}
 	ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
@@ -101,7 +101,7 @@ func (ns *NS) attach(f *os.File) error {
 		return err
 	})
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return errdefs.Kernel(err, capsHint)
 	}
 	return nil
@@ -134,7 +134,7 @@ func create(name string) (_ *NS, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, runDirHint()))
 	}
-	unix.Close(fd)
+	_ = unix.Close(fd)
 	ns := newNS(name, path)
 	mounted := false
 	defer func() {
@@ -143,7 +143,7 @@ func create(name string) (_ *NS, err error) {
 				ns.sys.conn.Close()
 			}
 			if ns.sys.file != nil {
-				ns.sys.file.Close()
+				_ = ns.sys.file.Close()
 			}
 			if mounted {
 				_ = unix.Unmount(path, unix.MNT_DETACH)
@@ -165,7 +165,7 @@ func create(name string) (_ *NS, err error) {
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-			f.Close()
+			_ = f.Close()
 			return err
 		}
 		ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
@@ -257,7 +257,7 @@ func openPath(path string) (*NS, error) {
 	if err != nil {
 		return nil, errdefs.Kernel(err, capsHint)
 	}
-	defer unix.Close(pfd)
+	defer func() { _ = unix.Close(pfd) }()
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(pfd, &sfs); err != nil {
 		return nil, errdefs.Kernel(err, "")
@@ -272,7 +272,7 @@ func openPath(path string) (*NS, error) {
 	}
 	f := os.NewFile(uintptr(fd), path)
 	if t, err := unix.IoctlRetInt(fd, nsGetNSType); err != nil || t != unix.CLONE_NEWNET {
-		f.Close()
+		_ = f.Close()
 		return nil, errdefs.Invalid("%s is not a network namespace", path)
 	}
 	ns := newNS("", path)
@@ -360,7 +360,7 @@ func DeleteAll(nss ...*NS) error {
 		}
 	}
 	for i := len(claimed) - 1; i >= 0; i-- {
-		claimed[i].Close()
+		_ = claimed[i].Close()
 	}
 	return errors.Join(errs...)
 }
@@ -393,7 +393,7 @@ func (ns *NS) removeName() error {
 	}
 	var st unix.Stat_t
 	err = unix.Fstat(fd, &st)
-	unix.Close(fd)
+	_ = unix.Close(fd)
 	if err != nil {
 		return errdefs.Kernel(err, "")
 	}
@@ -499,7 +499,7 @@ func onThread(into func(orig int) (moved bool, err error), fn func() error) erro
 			res = result{err: err}
 			return
 		}
-		defer unix.Close(orig)
+		defer func() { _ = unix.Close(orig) }()
 		moved, err := into(orig)
 		if err != nil {
 			// setns and unshare fail whole, but a thread of unknown namespace is never reused.

@@ -35,7 +35,7 @@ func (ns *NS) Ping(ctx context.Context, dst netip.Addr) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Kernel(err, "CAP_NET_RAW"))
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	rtt, err := echo(ctx, conn, to, 0)
 	if err != nil {
 		return 0, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, err)
@@ -59,7 +59,7 @@ func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval
 	if err != nil {
 		return st, fmt.Errorf("netnsx: ping %s from %s: %w", dst, ns, errdefs.Kernel(err, "CAP_NET_RAW"))
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	var sum time.Duration
 	for seq := 0; seq < count; seq++ {
 		if seq > 0 {

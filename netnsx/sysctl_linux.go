@@ -42,7 +42,7 @@ func (ns *NS) SetSysctl(key, value string) error {
 			return err
 		}
 		if _, err := f.WriteString(value); err != nil {
-			f.Close()
+			_ = f.Close()
 			return err
 		}
 		return f.Close()

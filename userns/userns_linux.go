@@ -28,7 +28,7 @@ var inside bool
 // everything done before it is done twice.
 func Enter() error {
 	if os.Getenv(env) == "1" {
-		os.Unsetenv(env)
+		_ = os.Unsetenv(env)
 		if err := setupChild(); err != nil {
 			return fmt.Errorf("userns: set up mounts: %w", err)
 		}

@@ -27,7 +27,7 @@ func Serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 				_, _ = io.Copy(c, c)
 			}()
@@ -43,7 +43,7 @@ func RoundTrip(ctx context.Context, ns *netnsx.NS, addr string, payload []byte) 
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}

@@ -45,14 +45,14 @@ func lockFixture(path string) (*os.File, error) {
 	}
 	fd := int(f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, errSwept
 		}
 		return nil, err
 	}
 	if !isNamespace(fd) || !sameFile(fd, path) {
-		f.Close()
+		_ = f.Close()
 		return nil, errSwept
 	}
 	return f, nil
@@ -67,7 +67,7 @@ func sweep(name string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close() // after the delete: until then the lock keeps other sweeps out
+	defer func() { _ = f.Close() }() // after the delete: until then the lock keeps other sweeps out
 	fd := int(f.Fd())
 	if !isNamespace(fd) {
 		return false // not mounted yet: New is making it right now

@@ -88,7 +88,7 @@ func RequirePrivileged(tb testing.TB) {
 			return
 		}
 		probeErr = ns.Delete()
-		lock.Close()
+		_ = lock.Close()
 	})
 	if probeErr != nil {
 		if enterErr != nil { // the real cause: Main could not get the capabilities
@@ -127,7 +127,7 @@ func New(tb testing.TB, label ...string) *netnsx.NS {
 				err = nil
 			}
 		}
-		lock.Close() // only now: until the name is gone, the lock keeps sweeps away
+		_ = lock.Close() // only now: until the name is gone, the lock keeps sweeps away
 		if err != nil {
 			tb.Errorf("netnsxtest: %v", err)
 		}
@@ -246,7 +246,7 @@ func RequireTransfer(tb testing.TB, from, to *netnsx.NS, addr string, size int) 
 	if err != nil {
 		tb.Fatalf("netnsxtest: listen %s in %s: %v", addr, to, err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	payload := make([]byte, size)
 	_, _ = rand.Read(payload)
 	if err := echo.RoundTrip(ctx, from, addr, payload); err != nil {
@@ -324,7 +324,7 @@ func RequireDial(tb testing.TB, from *netnsx.NS, addr string) {
 	if err != nil {
 		tb.Fatalf("netnsxtest: connect from %s to %s: %v", from, addr, err)
 	}
-	c.Close()
+	_ = c.Close()
 }
 
 // WaitListening waits until something accepts connections on addr, connecting from
@@ -348,7 +348,7 @@ func WaitListening(tb testing.TB, ns *netnsx.NS, network, addr string, timeout t
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
 		c, err := ns.Dial(ctx, network, addr)
 		if err == nil {
-			c.Close()
+			_ = c.Close()
 			return
 		}
 		if last == nil || ctx.Err() == nil {
@@ -380,8 +380,8 @@ func Capture(tb testing.TB, ns *netnsx.NS, ifname string) {
 	}
 	c, err := ns.StartCapture(ifname, f)
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		tb.Fatalf("netnsxtest: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -396,7 +396,7 @@ func Capture(tb testing.TB, ns *netnsx.NS, ifname string) {
 			tb.Logf("netnsxtest: frames on %s in %s kept in %s", ifname, ns, f.Name())
 			return
 		}
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name())
 	})
 }
 
