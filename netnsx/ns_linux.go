@@ -447,7 +447,7 @@ func (ns *NS) useRaw(fn func(c *rtnl.Conn, fd int) error) error {
 	return fn(ns.sys.conn, int(ns.sys.file.Fd()))
 }
 
-// same reports whether two handles (nil: the host) are one namespace.
+// same reports whether two handles are one namespace; nil is no namespace.
 func same(a, b *NS) bool {
 	a, errA := resolve(a)
 	b, errB := resolve(b)

@@ -1,7 +1,7 @@
 package rtnl
 
 // Hooks let the bridge, veth and vxlan packages reach what netnsx keeps unexported.
-// netnsx installs them in its init; ns and link arguments are *netnsx.NS (nil: the host)
+// netnsx installs them in its init; ns and link arguments are *netnsx.NS (nil is refused)
 // and *netnsx.Link, typed any here because this package cannot import netnsx.
 var (
 	// UseNS runs fn with the namespace's connection and file descriptor while holding
@@ -11,6 +11,6 @@ var (
 	NewLink func(ns any, l *Link) any
 	// LinkInfo returns a *netnsx.Link's namespace, index and kind.
 	LinkInfo func(link any) (ns any, index int, kind string)
-	// SameNS reports whether two *netnsx.NS (nil: the host) are one namespace.
+	// SameNS reports whether two *netnsx.NS are one namespace (never for nil).
 	SameNS func(a, b any) bool
 )
