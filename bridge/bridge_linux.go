@@ -89,6 +89,18 @@ func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 	}
 	var failed *netnsx.Link
 	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) (err error) {
+		// Every port is looked up before any is attached: a port already gone fails the
+		// call before it changes anything (attaching and detaching would leave the
+		// bridge with another MAC address).
+		old := make([]int, len(ports))
+		for i, p := range ports {
+			failed = p
+			l, err := c.LinkByIndex(p.Index())
+			if err != nil {
+				return err
+			}
+			old[i] = l.Master
+		}
 		type undo struct{ index, master int }
 		var done []undo
 		defer func() {
@@ -97,19 +109,15 @@ func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 			}
 		}()
 		master := b.Index()
-		for _, p := range ports {
+		for i, p := range ports {
 			failed = p
-			l, err := c.LinkByIndex(p.Index())
-			if err != nil {
-				return err
-			}
-			if l.Master == master {
+			if old[i] == master {
 				continue
 			}
 			if err := c.LinkSet(p.Index(), rtnl.LinkChange{Master: &master}); err != nil {
 				return err
 			}
-			done = append(done, undo{p.Index(), l.Master})
+			done = append(done, undo{p.Index(), old[i]})
 		}
 		return nil
 	})
