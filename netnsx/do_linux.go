@@ -57,7 +57,8 @@ func (ns *NS) do(fn func() error) error {
 // lists its links) and, for a named namespace, each file of /etc/netns/NAME is
 // bind-mounted over its namesake in /etc (resolv.conf, hosts). Unlike ip, a bind that
 // fails is an error, not a warning. The host handle starts cmd unchanged. Wait for it as
-// usual.
+// usual. SysProcAttr.Pdeathsig is refused: the kernel ties it to the thread that forks
+// the child, and that thread is discarded as soon as the child runs.
 func (ns *NS) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return fmt.Errorf("netnsx: start in %s: %w", ns, errdefs.Invalid("nil command"))
@@ -65,6 +66,12 @@ func (ns *NS) Start(cmd *exec.Cmd) error {
 	n, err := resolve(ns)
 	if err != nil {
 		return fmt.Errorf("netnsx: start in %s: %w", ns, err)
+	}
+	if cmd.SysProcAttr != nil && cmd.SysProcAttr.Pdeathsig != 0 && !n.host {
+		// The kernel sends it when the thread that forked the child ends, and the
+		// thread that starts it here ends at once (its mount namespace is the child's).
+		return fmt.Errorf("netnsx: start %s in %s: %w", cmd.Path, ns,
+			errdefs.Invalid("SysProcAttr.Pdeathsig would fire at once: the starting thread is discarded"))
 	}
 	if n.host {
 		if err := n.do(cmd.Start); err != nil {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -331,6 +332,11 @@ func TestIntegrationRunLikeIPNetnsExec(t *testing.T) {
 	hosts, err := os.ReadFile("/etc/hosts")
 	require.NoError(t, err)
 	require.NotContains(t, string(hosts), ns.Name(), "the caller's /etc is untouched")
+	pdeath := exec.Command("sleep", "10")
+	pdeath.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.ErrorIs(t, ns.Start(pdeath), netnsx.ErrInvalid, "Pdeathsig would kill the child at once")
+	require.Nil(t, pdeath.Process)
+
 	// The threads that started the children end with their goroutines; give them time.
 	var foreign []string
 	for try := 0; try < 100; try++ {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -85,7 +86,11 @@ func reexec() error {
 	// Catch the signals before starting, so none is lost to the default action between.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2)
+	// Pdeathsig fires when the thread that forked the child ends: keep this goroutine on
+	// its thread, which then lives as long as the wait below.
+	runtime.LockOSThread()
 	if err := cmd.Start(); err != nil {
+		runtime.UnlockOSThread()
 		signal.Stop(sigs)
 		return fmt.Errorf("userns: enter a user namespace: %w: %w", netnsx.ErrNotSupported, explain(err))
 	}
