@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -111,6 +112,7 @@ func reexec() error {
 		// Die as the child did, so that the shell and `go test` see the same.
 		signal.Reset(ws.Signal())
 		_ = unix.Kill(os.Getpid(), ws.Signal())
+		time.Sleep(time.Second) // delivery is asynchronous; exit as a shell would if it never comes
 		os.Exit(128 + int(ws.Signal()))
 	}
 	os.Exit(ws.ExitStatus())
