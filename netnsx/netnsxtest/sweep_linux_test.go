@@ -69,7 +69,8 @@ func sweptAfterKill(t *testing.T, cmd *exec.Cmd, name string) {
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
-	require.Contains(t, iptest.Netns(t), name, "SIGKILL left the fixture behind")
+	// Not asserted: that the fixture is still there now. The first New of any other test
+	// binary running beside this one sweeps too, and may be the one that removes it.
 	_, err = Sweep()
 	require.NoError(t, err)
 	require.NotContains(t, iptest.Netns(t), name, "Sweep left the fixture of a dead process")
