@@ -155,18 +155,57 @@ func TestIntegrationEmulate(t *testing.T) {
 	}
 }
 
-// After Flap returns, both ends of the veth are operationally up with their queueing
-// attached (ip says so), and a dial gets through.
+// After Flap returns, both ends of the veth carry traffic at once: the first datagram
+// each way arrives (the far end's queueing, detached when it lost its carrier, is back),
+// ip says both are UP, and a dial gets through.
 func TestIntegrationFlap(t *testing.T) {
 	tp := newTopo(t)
 	addr := tp.serve(t, "8083")
+	ctx := context.Background()
+	// Sockets first, so that the datagrams leave the moment Flap returns.
+	type path struct {
+		name string
+		pc   net.PacketConn
+		c    net.Conn
+	}
+	var paths []path
+	for _, p := range []struct {
+		name     string
+		from, to *netnsx.NS
+		dst      string
+	}{
+		{"server→client", tp.server, tp.client, clientAddr.Addr().String()},
+		{"client→server", tp.client, tp.server, serverAddr.Addr().String()},
+	} {
+		pc, err := p.to.ListenPacket(ctx, "udp", net.JoinHostPort(p.dst, "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = pc.Close() }()
+		c, err := p.from.Dial(ctx, "udp", pc.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		paths = append(paths, path{p.name, pc, c})
+	}
+
 	faulttest.Flap(t, tp.clientEth, 50*time.Millisecond, tp.serverEth)
-	for _, side := range []struct {
-		ns *netnsx.NS
-	}{{tp.client}, {tp.server}} {
-		l := iptest.Links(t, side.ns.Name())["eth0"]
+	for _, p := range paths {
+		if _, err := p.c.Write([]byte("first")); err != nil {
+			t.Errorf("%s right after Flap: %v", p.name, err)
+		}
+	}
+	for _, p := range paths {
+		_ = p.pc.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := p.pc.ReadFrom(make([]byte, 16)); err != nil {
+			t.Errorf("%s: the first datagram after Flap was lost: %v", p.name, err)
+		}
+	}
+	for _, ns := range []*netnsx.NS{tp.client, tp.server} {
+		l := iptest.Links(t, ns.Name())["eth0"]
 		if l.Operstate != "UP" || l.Qdisc == "" || l.Qdisc == "noop" {
-			t.Errorf("eth0 in %s right after Flap: operstate %s, qdisc %q; want UP with queueing", side.ns, l.Operstate, l.Qdisc)
+			t.Errorf("eth0 in %s after Flap: operstate %s, qdisc %q; want UP with queueing", ns, l.Operstate, l.Qdisc)
 		}
 	}
 	if err := dial(tp.client, addr, 10*time.Second); err != nil {
