@@ -453,14 +453,5 @@ func (q *Qdisc) String() string {
 	return fmt.Sprintf("%s on %s in %s", q.kind, q.link, q.link.NS())
 }
 
-// LinkDown is a link this package took down, made by [Down]. Remove brings it up again.
-type LinkDown struct {
-	link *netnsx.Link
-	wait []*netnsx.Link
-
-	mu      sync.Mutex
-	removed bool
-}
-
 // readyTimeout bounds the wait for a link brought up again to carry traffic.
 const readyTimeout = 10 * time.Second

@@ -35,6 +35,10 @@ func (q *Qdisc) Remove() error                             { return nil }
 func Down(link *netnsx.Link, wait ...*netnsx.Link) (*LinkDown, error) {
 	return nil, errNotSupported("down")
 }
+
+// LinkDown is a link this package took down, made by [Down]. Remove brings it up again.
+type LinkDown struct{}
+
 func (d *LinkDown) Remove() error { return nil }
 func Flap(link *netnsx.Link, down time.Duration, wait ...*netnsx.Link) error {
 	return errNotSupported("flap")

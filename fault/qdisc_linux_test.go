@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,77 @@ func TestIntegrationDown(t *testing.T) {
 	}
 	if err := dial(tp.client, addr, 10*time.Second); err != nil {
 		t.Fatalf("dial after the link came back: %v", err)
+	}
+}
+
+// Down and up again, a link loses its IPv6 addresses, the routes added through it and
+// its permanent neighbours; after Flap they are back (ip says so), and a dial through
+// the added routes, IPv4 and IPv6, gets through.
+func TestIntegrationFlapRestores(t *testing.T) {
+	tp := newTopo(t)
+	v6c, v6s := netip.MustParsePrefix("fd91::1/64"), netip.MustParsePrefix("fd91::2/64")
+	for _, step := range []error{
+		tp.clientEth.AddAddr(v6c),
+		tp.serverEth.AddAddr(v6s),
+		tp.serverEth.AddAddr(netip.MustParsePrefix("10.92.0.2/32")),
+		tp.serverEth.AddAddr(netip.MustParsePrefix("fd92::2/128")),
+		tp.client.AddRoute(netnsx.Route{Dst: netip.MustParsePrefix("10.92.0.0/16"), Gateway: serverAddr.Addr()}),
+		tp.client.AddRoute(netnsx.Route{Dst: netip.MustParsePrefix("fd92::/64"), Gateway: v6s.Addr()}),
+		tp.clientEth.AddNeighbor(netip.MustParseAddr("10.91.0.99"), net.HardwareAddr{2, 0, 0, 0, 0, 0x99}),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	tp.serve(t, "8085") // on the server's 10.91.0.2; the routed addresses get their own
+	for _, addr := range []string{"10.92.0.2:8086", "[fd92::2]:8086"} {
+		l, err := tp.server.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = l.Close() }()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				_ = c.Close()
+			}
+		}()
+	}
+
+	faulttest.Flap(t, tp.clientEth, 10*time.Millisecond, tp.serverEth)
+
+	routes := map[string]bool{}
+	for _, fam := range []string{"4", "6"} {
+		for _, r := range iptest.Routes(t, tp.client.Name(), fam) {
+			routes[r.Dst+" via "+r.Gateway] = true
+		}
+	}
+	for _, want := range []string{"10.92.0.0/16 via 10.91.0.2", "fd92::/64 via fd91::2"} {
+		if !routes[want] {
+			t.Errorf("after Flap ip route lacks %s: %v", want, routes)
+		}
+	}
+	addrs := map[string]bool{}
+	for _, a := range iptest.Links(t, tp.client.Name())["eth0"].AddrInfo {
+		addrs[a.Local] = true
+	}
+	if !addrs["fd91::1"] {
+		t.Errorf("after Flap eth0 lacks fd91::1: %v", addrs)
+	}
+	var neighs []struct {
+		Dst    string `json:"dst"`
+		Lladdr string `json:"lladdr"`
+	}
+	iptest.Run(t, &neighs, "ip", "-n", tp.client.Name(), "-j", "neigh", "show", "nud", "permanent")
+	if len(neighs) != 1 || neighs[0].Dst != "10.91.0.99" {
+		t.Errorf("after Flap the permanent neighbours are %+v, want 10.91.0.99", neighs)
+	}
+	for _, addr := range []string{"10.92.0.2:8086", "[fd92::2]:8086"} {
+		if err := dial(tp.client, addr, 10*time.Second); err != nil {
+			t.Errorf("dial %s through a restored route: %v", addr, err)
+		}
 	}
 }
