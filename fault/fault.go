@@ -24,6 +24,12 @@ type Impairment interface {
 	Remove() error
 }
 
+var (
+	_ Impairment = (*Filter)(nil)
+	_ Impairment = (*Qdisc)(nil)
+	_ Impairment = (*LinkDown)(nil)
+)
+
 // RemoveAll removes every impairment, the last given first, and returns every error,
 // joined. Nil impairments are skipped.
 func RemoveAll(imps ...Impairment) error {

@@ -149,6 +149,10 @@ func (d *LinkDown) Remove() error {
 		}
 		return d.saved.restore(c, d.link.Index())
 	})
+	if errors.Is(err, unix.ENODEV) {
+		d.removed = true // the link is gone, and what Down took with it
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("fault: up %s in %s: %w", d.link, d.link.NS(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}

@@ -301,3 +301,22 @@ func TestIntegrationFlapRestores(t *testing.T) {
 		}
 	}
 }
+
+// What went with its link needs no undoing: Remove after the link was deleted is nil.
+func TestIntegrationRemoveAfterLinkGone(t *testing.T) {
+	tp := newTopo(t)
+	q, err := fault.LimitRate(tp.clientEth, fault.RateLimit{Rate: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := fault.Down(tp.serverEth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.clientEth.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fault.RemoveAll(q, d); err != nil {
+		t.Fatalf("Remove after the link was deleted: %v", err)
+	}
+}
