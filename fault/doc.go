@@ -31,8 +31,9 @@
 // [LimitRate] attaches a token-bucket filter (tbf) to a link's egress; [Emulate]
 // attaches netem where the kernel has it (sch_netem), and is ErrNotSupported, naming the
 // module, where it does not. [Down] and [Flap] take a link down and, on the way back,
-// wait until it carries traffic again, so that the first dial after does not lose its
-// SYN to a link still coming up.
+// put back what the kernel dropped with it (IPv6 addresses, routes added through it,
+// permanent neighbours) and wait until it carries traffic again, so that the first dial
+// after gets neither "network is unreachable" nor a SYN lost to a link still coming up.
 //
 // Tests use the fixtures of package faulttest, which undo every impairment at cleanup.
 package fault
