@@ -29,7 +29,7 @@ type topo struct {
 	clientEth, serverEth *netnsx.Link
 }
 
-func newTopo(t *testing.T) topo {
+func newTopo(t testing.TB) topo {
 	t.Helper()
 	c, s := netnsxtest.New(t, "client"), netnsxtest.New(t, "server")
 	p, err := veth.Create(veth.Config{
@@ -44,7 +44,7 @@ func newTopo(t *testing.T) topo {
 }
 
 // serve runs an echo service on the server's port until the test ends.
-func (tp topo) serve(t *testing.T, port string) string {
+func (tp topo) serve(t testing.TB, port string) string {
 	t.Helper()
 	addr := net.JoinHostPort(serverAddr.Addr().String(), port)
 	l, err := echo.Serve(context.Background(), tp.server, addr)

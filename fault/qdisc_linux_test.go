@@ -44,7 +44,7 @@ func rootQdisc(t *testing.T, ns *netnsx.NS, dev string) tcQdisc {
 
 // transfer sends size bytes from the client to a sink in the server and returns the
 // rate it measured, in bits per second.
-func transfer(t *testing.T, tp topo, size int) float64 {
+func transfer(t testing.TB, tp topo, size int) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
