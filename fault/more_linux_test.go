@@ -156,3 +156,46 @@ func TestIntegrationRejectOut(t *testing.T) {
 		t.Fatalf("dial: %v, want connection refused", err)
 	}
 }
+
+// The table is inet: a rule without prefixes acts on IPv6 too, and the rejects answer
+// in ICMPv6 or with a reset over IPv6.
+func TestIntegrationIPv6Verdicts(t *testing.T) {
+	tp := newTopo(t)
+	v6c, v6s := netip.MustParsePrefix("fd94::1/64"), netip.MustParsePrefix("fd94::2/64")
+	if err := errors.Join(tp.clientEth.AddAddr(v6c), tp.serverEth.AddAddr(v6s)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tp.server.Listen(context.Background(), "tcp", "[fd94::2]:8088")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	const v6addr = "[fd94::2]:8088"
+	netnsxtest.RequireDial(t, tp.client, v6addr)
+	for _, tc := range []struct {
+		verdict fault.Verdict
+		want    func(error) bool
+	}{
+		{fault.RejectReset, func(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }},
+		{fault.RejectHostUnreachable, func(err error) bool { return errors.Is(err, syscall.EHOSTUNREACH) }},
+		{fault.RejectPortUnreachable, func(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }},
+		{fault.Drop, timedOut},
+	} {
+		t.Run(tc.verdict.String(), func(t *testing.T) {
+			faulttest.Add(t, tp.server, fault.Rule{Protocol: fault.TCP, DstPort: 8088, Verdict: tc.verdict})
+			if err := dial(tp.client, v6addr, 2*time.Second); !tc.want(err) {
+				t.Fatalf("dial %s through %s: %v", v6addr, tc.verdict, err)
+			}
+		})
+	}
+	netnsxtest.RequireDial(t, tp.client, v6addr)
+}
