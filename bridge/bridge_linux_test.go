@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nstopo/nstopo/bridge"
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -160,7 +160,7 @@ func TestIntegrationAttach(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer fault.Set(func(step string) error {
+	defer failpoint.Set(func(step string) error {
 		t.Errorf("reached kernel step %q", step)
 		return errors.New("stop")
 	})()
@@ -186,7 +186,7 @@ func TestIntegrationCreateAllOrNothing(t *testing.T) {
 	ns := netnsxtest.New(t)
 	for _, step := range []string{"bridge.create: link", "bridge.create: address"} {
 		injected := errors.New("injected at " + step)
-		restore := fault.Set(func(s string) error {
+		restore := failpoint.Set(func(s string) error {
 			if s == step {
 				return injected
 			}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/internal/rtnl"
 )
@@ -120,14 +120,14 @@ func New(name string) (*NS, error) {
 }
 
 func create(name string) (_ *NS, err error) {
-	if err := fault.Step("netnsx.new: run dir"); err != nil {
+	if err := failpoint.Step("netnsx.new: run dir"); err != nil {
 		return nil, err
 	}
 	if err := ensureRunDir(); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(runDir, name)
-	if err := fault.Step("netnsx.new: mount point"); err != nil {
+	if err := failpoint.Step("netnsx.new: mount point"); err != nil {
 		return nil, err
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0)
@@ -152,7 +152,7 @@ func create(name string) (_ *NS, err error) {
 		}
 	}()
 	err = onThread(func(int) (bool, error) { return true, unix.Unshare(unix.CLONE_NEWNET) }, func() error {
-		if err := fault.Step("netnsx.new: bind mount"); err != nil {
+		if err := failpoint.Step("netnsx.new: bind mount"); err != nil {
 			return err
 		}
 		if err := unix.Mount(threadNS, path, "none", unix.MS_BIND, ""); err != nil {
@@ -169,13 +169,13 @@ func create(name string) (_ *NS, err error) {
 			return err
 		}
 		ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
-		if err := fault.Step("netnsx.new: netlink"); err != nil {
+		if err := failpoint.Step("netnsx.new: netlink"); err != nil {
 			return err
 		}
 		if ns.sys.conn, err = rtnl.Open(); err != nil {
 			return fmt.Errorf("netlink socket: %w", err)
 		}
-		if err := fault.Step("netnsx.new: lo up"); err != nil {
+		if err := failpoint.Step("netnsx.new: lo up"); err != nil {
 			return err
 		}
 		up := true

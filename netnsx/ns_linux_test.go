@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -318,7 +318,7 @@ func TestIntegrationNewAllOrNothing(t *testing.T) {
 	for _, step := range []string{"run dir", "mount point", "bind mount", "netlink", "lo up"} {
 		name := "nstopo-fault-" + netnsxtest.Name(0)
 		injected := errors.New("injected at " + step)
-		restore := fault.Set(func(s string) error {
+		restore := failpoint.Set(func(s string) error {
 			if s == "netnsx.new: "+step {
 				return injected
 			}

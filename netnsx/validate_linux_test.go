@@ -8,14 +8,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
 // noKernel fails the test if any constructor step is reached: bad input must be refused
 // before the first syscall.
 func noKernel(t *testing.T) {
-	t.Cleanup(fault.Set(func(step string) error {
+	t.Cleanup(failpoint.Set(func(step string) error {
 		t.Errorf("reached kernel step %q", step)
 		return errors.New("stop")
 	}))

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
@@ -99,7 +99,7 @@ func build(mtu int, first, second *end) (err error) {
 	if second.conn != first.conn {
 		spec.Peer.NSFd = second.fd
 	}
-	if err := fault.Step("veth.create: link"); err != nil {
+	if err := failpoint.Step("veth.create: link"); err != nil {
 		return err
 	}
 	if first.link, err = first.conn.LinkAdd(spec); err != nil {
@@ -110,7 +110,7 @@ func build(mtu int, first, second *end) (err error) {
 			_ = first.conn.LinkDel(first.link.Index) // takes the peer with it
 		}
 	}()
-	if err := fault.Step("veth.create: peer"); err != nil {
+	if err := failpoint.Step("veth.create: peer"); err != nil {
 		return err
 	}
 	// The kernel's echo of the new link names the peer's index (IFLA_LINK); no lookup.
@@ -120,7 +120,7 @@ func build(mtu int, first, second *end) (err error) {
 			return fmt.Errorf("peer %s: %w", second.cfg.Name, err)
 		}
 	}
-	err = fault.Step("veth.create: peer up")
+	err = failpoint.Step("veth.create: peer up")
 	if err == nil {
 		up := true
 		ch := rtnl.LinkChange{Up: &up}
@@ -135,7 +135,7 @@ func build(mtu int, first, second *end) (err error) {
 	}
 	for _, e := range []*end{first, second} {
 		for _, p := range e.cfg.Addrs {
-			err = fault.Step("veth.create: address")
+			err = failpoint.Step("veth.create: address")
 			if err == nil {
 				err = e.conn.AddrAdd(e.link.Index, p)
 			}
@@ -145,7 +145,7 @@ func build(mtu int, first, second *end) (err error) {
 		}
 	}
 	for _, e := range []*end{second, first} {
-		err = fault.Step("veth.create: ready")
+		err = failpoint.Step("veth.create: ready")
 		if err == nil {
 			err = rtnl.WaitReady(e.conn, e.link.Index, readyTimeout)
 		}

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/bridge"
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -127,7 +127,7 @@ func TestIntegrationAllOrNothing(t *testing.T) {
 		"veth.create: ready":   "wait for eth0",
 	}
 	for step, says := range steps {
-		restore := fault.Set(func(s string) error {
+		restore := failpoint.Set(func(s string) error {
 			if s == step {
 				return errors.New("injected")
 			}
@@ -152,7 +152,7 @@ func TestIntegrationAllOrNothing(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer fault.Set(func(step string) error {
+	defer failpoint.Set(func(step string) error {
 		t.Errorf("reached kernel step %q", step)
 		return errors.New("stop")
 	})()

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -24,7 +24,7 @@ func TestIntegrationRefusesMappedAddresses(t *testing.T) {
 	_, err := vxlan.Create(ns, vxlan.Config{Name: "eth0", VNI: 1}) // an underlay to name
 	require.NoError(t, err)
 
-	restore := fault.Set(func(step string) error {
+	restore := failpoint.Set(func(step string) error {
 		t.Errorf("reached kernel step %q", step)
 		return errors.New("stop")
 	})

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nstopo/nstopo/bridge"
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -135,7 +135,7 @@ func TestIntegrationCreateErrors(t *testing.T) {
 
 	for _, step := range []string{"vxlan.create: link", "vxlan.create: address"} {
 		injected := errors.New("injected")
-		restore := fault.Set(func(s string) error {
+		restore := failpoint.Set(func(s string) error {
 			if s == step {
 				return injected
 			}
@@ -289,7 +289,7 @@ func TestIntegrationSetRemotes(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer fault.Set(func(step string) error {
+	defer failpoint.Set(func(step string) error {
 		t.Errorf("reached kernel step %q", step)
 		return errors.New("stop")
 	})()

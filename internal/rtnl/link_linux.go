@@ -9,7 +9,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
-	"github.com/nstopo/nstopo/internal/fault"
+	"github.com/nstopo/nstopo/internal/failpoint"
 )
 
 // Link is what nstopo reads of an RTM_NEWLINK message.
@@ -244,10 +244,10 @@ func WaitReady(c *Conn, index int, timeout time.Duration) error {
 }
 
 // CreateLink creates the link in one request and adds its addresses; if an address
-// fails, it deletes the link, so the caller gets all or nothing. op names the fault
+// fails, it deletes the link, so the caller gets all or nothing. op names the failpoint
 // steps ("bridge.create: link", "bridge.create: address").
 func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Link, error) {
-	if err := fault.Step(op + ": link"); err != nil {
+	if err := failpoint.Step(op + ": link"); err != nil {
 		return nil, err
 	}
 	l, err := c.LinkAdd(spec)
@@ -255,7 +255,7 @@ func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Lin
 		return nil, err
 	}
 	for _, p := range addrs {
-		err = fault.Step(op + ": address")
+		err = failpoint.Step(op + ": address")
 		if err == nil {
 			err = c.AddrAdd(l.Index, p)
 		}

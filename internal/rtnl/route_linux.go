@@ -9,10 +9,11 @@ import (
 
 // Route is one route of the main table.
 type Route struct {
-	Dst     netip.Prefix
-	Gateway netip.Addr
-	Src     netip.Addr
-	OIF     int
+	Dst      netip.Prefix
+	Gateway  netip.Addr
+	Src      netip.Addr
+	OIF      int
+	Protocol uint8 // RTPROT_*, read back only: RTPROT_KERNEL for the routes of addresses
 }
 
 // RouteAdd adds r to the main table as `ip route add` does (protocol boot; scope link
@@ -75,6 +76,7 @@ func (c *Conn) Routes() ([]Route, error) {
 		r.Gateway, _ = netip.AddrFromSlice(a[unix.RTA_GATEWAY])
 		r.Src, _ = netip.AddrFromSlice(a[unix.RTA_PREFSRC])
 		r.OIF = int(u32(a[unix.RTA_OIF]))
+		r.Protocol = hdr.Protocol
 		out = append(out, r)
 	}
 	return out, nil

@@ -1,7 +1,7 @@
-// Package fault is the seam through which tests make a step of a multi-step constructor
+// Package failpoint is the seam through which tests make a step of a multi-step constructor
 // fail, to prove that the constructor removes what it made. In normal use no hook is set
 // and Step costs one atomic load.
-package fault
+package failpoint
 
 import "sync/atomic"
 
