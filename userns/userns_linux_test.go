@@ -1,13 +1,13 @@
 package userns_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,19 +82,20 @@ func TestIntegrationEnterAsNobody(t *testing.T) {
 func TestIntegrationEnterForwardsSignals(t *testing.T) {
 	bin := nobodyBinary(t)
 	cmd := asNobody(bin, "sleep")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "sleeping") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && sc.Text() != "sleeping" {
 	}
-	require.Contains(t, out.String(), "sleeping")
+	require.Equal(t, "sleeping", sc.Text(), "the child never got to sleep")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	err := cmd.Wait()
+	go func() { _, _ = io.Copy(io.Discard, out) }() // Wait waits for the pipe's reader
+	err = cmd.Wait()
 	var ee *exec.ExitError
-	require.True(t, errors.As(err, &ee), "%v: %s", err, out.String())
+	require.True(t, errors.As(err, &ee), "%v", err)
 	ws := ee.Sys().(syscall.WaitStatus)
-	require.True(t, ws.Signaled(), "%v: %s", err, out.String())
+	require.True(t, ws.Signaled(), "%v", err)
 	require.Equal(t, syscall.SIGTERM, ws.Signal())
 }
