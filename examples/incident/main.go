@@ -301,7 +301,7 @@ func run(w io.Writer, o options) (err error) {
 		return err
 	}
 	if o.keep {
-		fmt.Fprintf(w, "kept (healed); try `ip netns exec %s ss -tln`, remove with -clean -prefix %s\n", l.c1.ns.Name(), o.prefix)
+		fmt.Fprintf(w, "kept (healed); try `ip netns exec %s bridge fdb show dev vxlan0`, remove with -clean -prefix %s\n", l.hosts[0].ns.Name(), o.prefix)
 	}
 	if len(l.bad) > 0 {
 		return fmt.Errorf("the story did not go as told:\n  %s", strings.Join(l.bad, "\n  "))

@@ -81,6 +81,24 @@ func TestIntegrationIncidentMTU(t *testing.T) {
 	require.Contains(t, string(dump), "10.255.0.18 > 10.255.0.21: ICMP 10.255.0.18 unreachable - need to frag (mtu 1450)", "%s", dump)
 }
 
+// TestIntegrationIncidentKept keeps the healed swarm, finds it with ip, and removes it
+// as -clean does.
+func TestIntegrationIncidentKept(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	prefix := netnsxtest.Name(0) + "-"
+	t.Cleanup(func() { _, _ = cleanup(prefix) })
+	var out strings.Builder
+	require.NoError(t, run(&out, options{prefix: prefix, scenario: "reset", keep: true, draw: "mermaid"}), out.String())
+	require.Contains(t, out.String(), "VNI 4096", "-draw mermaid prints the picture")
+	links := iptest.Links(t, prefix+"container-1")
+	require.Equal(t, overlayMTU, links["eth0"].MTU)
+	require.Equal(t, "02:42:0a:ff:00:12", links["eth0"].Address)
+	n, err := cleanup(prefix)
+	require.NoError(t, err)
+	require.Equal(t, 1+3+4, n)
+	requireGone(t, prefix)
+}
+
 func TestScenarioInvalid(t *testing.T) {
 	err := run(&strings.Builder{}, options{prefix: "never-", scenario: "partition"})
 	require.ErrorContains(t, err, `-scenario must be "reset" or "mtu"`)
