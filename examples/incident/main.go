@@ -300,22 +300,21 @@ func run(w io.Writer, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Fprintf(w, "kept (healed); try `ip netns exec %s bridge fdb show dev vxlan0`, remove with -clean -prefix %s\n", l.hosts[0].ns.Name(), o.prefix)
-	}
 	if len(l.bad) > 0 {
 		return fmt.Errorf("the story did not go as told:\n  %s", strings.Join(l.bad, "\n  "))
 	}
 	fmt.Fprintln(w, "every observation as the story tells it")
+	if o.keep {
+		fmt.Fprintf(w, "kept (healed); try `ip netns exec %s bridge fdb show dev vxlan0`, remove with -clean -prefix %s\n", l.hosts[0].ns.Name(), o.prefix)
+	}
 	return nil
 }
 
 // reset is the article's incident: swarm02's handshakes to container-1:8081 answered
 // by RST.
 func (l *lab) reset(w io.Writer, o options) error {
-	ok := outcomes{}
 	fmt.Fprintln(w, "\n== 1. before the incident: every client reaches both services")
-	l.matrix(w, ok)
+	l.matrix(w, outcomes{})
 
 	fmt.Fprintln(w, "\n== 2. day 30: inside container-1's sandbox, something answers swarm02's handshakes with RST")
 	rstRule := fault.Rule{
@@ -404,7 +403,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	if err := drop.Remove(); err != nil {
 		return err
 	}
-	l.matrix(w, ok)
+	l.matrix(w, outcomes{})
 	return nil
 }
 
