@@ -136,6 +136,13 @@ func (l *lab) newNS(name string) (*netnsx.NS, error) {
 		return nil, err
 	}
 	l.made = append(l.made, ns)
+	// IPv4 only, as Docker's networks are unless asked: the captures then hold the
+	// story's packets, not IPv6 autoconfiguration chatter.
+	for _, key := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
+		if err := ns.SetSysctl(key, "1"); err != nil {
+			return nil, err
+		}
+	}
 	return ns, nil
 }
 
@@ -352,8 +359,16 @@ func (l *lab) reset(w io.Writer, o options) error {
 	printCounters(w, []named{{"table inet " + fault.Table + ", chain input", rstRule, before}})
 	l.expect(before.Packets >= 1, "the reset rule counted %d packets, want at least the one refused handshake", before.Packets)
 
-	fmt.Fprintf(w, "\n== 5. `tcpdump -i eth0 -w` in container-1 during one more dial from swarm02\n")
-	segs, err := l.captureDial(w, o, "reset-container-1-eth0.pcap", l.c1, l.cl2, l.c1)
+	fmt.Fprintf(w, "\n== 5. `tcpdump -i eth0 -w` in container-1 (it runs on through step 6) during one more dial from swarm02\n")
+	// One capture on container-1's eth0 from here to the end of the workaround: one
+	// file, for `tcpdump -nr DIR/*.pcap`.
+	rec, err := record(l.c1.eth0)
+	if err != nil {
+		return err
+	}
+	defer rec.c.Close()
+	dial(l.cl2, l.c1)
+	segs, err := rec.packets()
 	if err != nil {
 		return err
 	}
@@ -385,8 +400,8 @@ func (l *lab) reset(w io.Writer, o options) error {
 	}
 	printCounters(w, []named{{"swarm02 client, chain input", dropRule, dropped}})
 	l.expect(dropped.Packets >= 2, "the workaround dropped %d RSTs, want one per SYN sent (at least 2)", dropped.Packets)
-	fmt.Fprintln(w, "`tcpdump -i eth0` in swarm02's client during one more dial:")
-	segs, err = l.captureDial(w, o, "workaround-swarm02-client-eth0.pcap", l.cl2, l.cl2, l.c1)
+	fmt.Fprintln(w, "`tcpdump -i eth0` in swarm02's client during one more dial (before its filter drops anything):")
+	segs, err = l.capture(w, o, l.cl2.eth0, "", func() { dial(l.cl2, l.c1) })
 	if err != nil {
 		return err
 	}
@@ -395,6 +410,9 @@ func (l *lab) reset(w io.Writer, o options) error {
 	fmt.Fprintln(w, "the RSTs still come, one for every SYN (the first and each retransmission); dropping them")
 	fmt.Fprintln(w, "only turns \"connection refused\" at once into a timeout after", dialTimeout.String()+":")
 	fmt.Fprintln(w, "no filter on the client can make a refused handshake succeed.")
+	if err := rec.stop(w, o, "incident-container-1-eth0.pcap"); err != nil {
+		return err
+	}
 
 	fmt.Fprintln(w, "\n== 7. the real fix: remove what refuses the handshakes in container-1 (for the article: upgrading Docker), and the workaround")
 	if err := rst.Remove(); err != nil {
@@ -407,41 +425,64 @@ func (l *lab) reset(w io.Writer, o options) error {
 	return nil
 }
 
-// captureDial captures on at's eth0 while from dials to's service once, and returns the
-// packets seen; the capture is written to o.pcap/file when asked.
-func (l *lab) captureDial(w io.Writer, o options, file string, at, from, to *node) ([]segment, error) {
-	return l.capture(w, o, at.eth0, file, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-		defer cancel()
-		if c, err := from.ns.Dial(ctx, "tcp", to.service()); err == nil {
-			_ = c.Close()
-		}
-	})
+// dial dials to's service from from once, and hangs up.
+func dial(from, to *node) {
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	if c, err := from.ns.Dial(ctx, "tcp", to.service()); err == nil {
+		_ = c.Close()
+	}
 }
 
-// capture runs fn while capturing on link, as `tcpdump -i link -w file` in its
-// namespace, and returns the TCP segments seen.
+// recording is a capture on a link, as `tcpdump -i link -w file` in its namespace.
+type recording struct {
+	c   *netnsx.Capturer
+	buf lockedBuffer
+}
+
+func record(link *netnsx.Link) (*recording, error) {
+	r := &recording{}
+	var err error
+	r.c, err = link.NS().StartCapture(link.Name(), &r.buf)
+	return r, err
+}
+
+// packets returns the TCP and ICMP packets captured so far.
+func (r *recording) packets() ([]segment, error) {
+	time.Sleep(50 * time.Millisecond) // the last answer on its way
+	return readPcap(r.buf.Bytes())
+}
+
+// stop ends the capture and, when o.pcap is set, writes it there as file. Idempotent
+// when there is no file to write.
+func (r *recording) stop(w io.Writer, o options, file string) error {
+	if err := r.c.Close(); err != nil {
+		return err
+	}
+	if o.pcap == "" || file == "" {
+		return nil
+	}
+	path := filepath.Join(o.pcap, file)
+	if err := os.WriteFile(path, r.buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "capture written to %s (tcpdump -nr %s)\n", path, path)
+	return nil
+}
+
+// capture runs fn while capturing on link and returns the packets seen; file as in stop.
 func (l *lab) capture(w io.Writer, o options, link *netnsx.Link, file string, fn func()) ([]segment, error) {
-	var buf lockedBuffer
-	c, err := link.NS().StartCapture(link.Name(), &buf)
+	r, err := record(link)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer r.c.Close()
 	fn()
-	time.Sleep(50 * time.Millisecond) // the last answer on its way
-	if err := c.Close(); err != nil {
+	segs, err := r.packets()
+	if err != nil {
 		return nil, err
 	}
-	b := buf.Bytes()
-	if o.pcap != "" {
-		path := filepath.Join(o.pcap, file)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(w, "capture written to %s (tcpdump -nr %s)\n", path, path)
-	}
-	return readPcap(b)
+	return segs, r.stop(w, o, file)
 }
 
 type lockedBuffer struct {
@@ -459,7 +500,7 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 func (b *lockedBuffer) Bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.b
+	return append([]byte(nil), b.b...)
 }
 
 // handshakeReset reports whether segs hold a SYN from client to server:8081 and a RST

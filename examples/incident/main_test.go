@@ -43,8 +43,11 @@ func TestIntegrationIncident(t *testing.T) {
 	require.Equal(t, 4, strings.Count(healed, ":8081: ok"), "the matrix is green after the fix:\n%s", healed)
 	requireGone(t, prefix)
 
-	for _, file := range []string{"reset-container-1-eth0.pcap", "workaround-swarm02-client-eth0.pcap"} {
-		dump, err := tcpdump(filepath.Join(dir, file), "tcp")
+	files, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(dir, "incident-container-1-eth0.pcap")}, files, "one file, for tcpdump -nr DIR/*.pcap")
+	for _, file := range files {
+		dump, err := tcpdump(file, "tcp")
 		require.NoError(t, err, "%s", dump)
 		syn := regexp.MustCompile(`IP 10\.255\.0\.22\.(\d+) > 10\.255\.0\.18\.8081: Flags \[S\]`).FindStringSubmatch(string(dump))
 		require.NotNil(t, syn, "%s: no SYN to 8081:\n%s", file, dump)
