@@ -77,6 +77,10 @@ func main() {
 	flag.StringVar(&o.draw, "draw", "", `also print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
 	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
 	flag.Parse()
+	if o.scenario != "reset" && o.scenario != "mtu" {
+		fmt.Fprintf(os.Stderr, "incident: -scenario must be \"reset\" or \"mtu\", not %q\n", o.scenario)
+		os.Exit(2)
+	}
 	if userns.Inside() && o.keep {
 		fmt.Fprintln(os.Stderr, "incident: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
 		os.Exit(2)
