@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 	"github.com/nstopo/nstopo/veth"
@@ -136,7 +137,7 @@ func TestIntegrationCaptureLinkDeleted(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, st.Received, 3, "%+v", st)
 	require.NoError(t, c.Close(), "a link that went down and up again ends nothing")
-	out, err := tcpdump(f.Name(), "icmp")
+	out, err := iptest.Tcpdump(f.Name(), "icmp")
 	require.NoError(t, err, "%s", out)
 	require.GreaterOrEqual(t, strings.Count(string(out), "10.7.0.2 > 10.7.0.1: ICMP echo reply"), st.Received, "%s", out)
 
@@ -226,7 +227,7 @@ func TestIntegrationCaptureOtherInterface(t *testing.T) {
 		if i%25 != 0 && pcapFrames(t, name) == 0 {
 			continue // tcpdump reads a few empty ones, and every one with frames
 		}
-		out, err := tcpdump(name)
+		out, err := iptest.Tcpdump(name)
 		require.NoError(t, err, "%s", out)
 		require.NotContains(t, string(out), "10.8.2.", "frames of x2 in the capture of x1 (%d UDP sent)", sent.Load())
 	}
@@ -239,7 +240,7 @@ func TestIntegrationCaptureOtherInterface(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	require.NoError(t, c.Close())
 	require.NoError(t, f.Close())
-	out, err := tcpdump(name, "-c", "5")
+	out, err := iptest.Tcpdump(name, "-c", "5")
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "10.8.2.1.", "%s", out)
 }

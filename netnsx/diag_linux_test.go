@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,7 +124,7 @@ func TestIntegrationCapture(t *testing.T) {
 
 	for name, f := range files {
 		require.NoError(t, f.Close())
-		out, err := tcpdump(f.Name(), "icmp")
+		out, err := iptest.Tcpdump(f.Name(), "icmp")
 		require.NoError(t, err, "%s: %s", name, out)
 		require.GreaterOrEqual(t, strings.Count(string(out), "172.16.1.2 > 172.16.1.3: ICMP echo request"), 3, "%s:\n%s", name, out)
 		require.GreaterOrEqual(t, strings.Count(string(out), "172.16.1.3 > 172.16.1.2: ICMP echo reply"), 3, "%s:\n%s", name, out)
@@ -249,19 +248,4 @@ func TestIntegrationRequireReachable(t *testing.T) {
 	host, c1, _ := article(t)
 	netnsxtest.Capture(t, host, "br0")
 	netnsxtest.RequireReachable(t, c1, netip.MustParseAddr("172.16.1.1"), netip.MustParseAddr("172.16.1.3"))
-}
-
-// tcpdump reads a capture back with `tcpdump -nr file args...` run as uid 1000 of a user
-// namespace of its own: as root, tcpdump drops privileges with setgroups(2), which a
-// user namespace (as in an unprivileged run of the suite) refuses, and reading a file
-// needs no privilege anyway.
-func tcpdump(file string, args ...string) ([]byte, error) {
-	cmd := exec.Command("tcpdump", append([]string{"-nr", file}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 1000, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 1000, HostID: os.Getgid(), Size: 1}},
-		Credential:  &syscall.Credential{Uid: 1000, Gid: 1000, NoSetGroups: true},
-	}
-	return cmd.CombinedOutput()
 }

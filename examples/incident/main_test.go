@@ -47,7 +47,7 @@ func TestIntegrationIncident(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{filepath.Join(dir, "incident-container-1-eth0.pcap")}, files, "one file, for tcpdump -nr DIR/*.pcap")
 	for _, file := range files {
-		dump, err := tcpdump(file, "tcp")
+		dump, err := iptest.Tcpdump(file, "tcp")
 		require.NoError(t, err, "%s", dump)
 		syn := regexp.MustCompile(`IP 10\.255\.0\.22\.(\d+) > 10\.255\.0\.18\.8081: Flags \[S\]`).FindStringSubmatch(string(dump))
 		require.NotNil(t, syn, "%s: no SYN to 8081:\n%s", file, dump)
@@ -79,7 +79,7 @@ func TestIntegrationIncidentMTU(t *testing.T) {
 	}
 	requireGone(t, prefix)
 
-	dump, err := tcpdump(filepath.Join(dir, "mtu-swarm01-client-eth0.pcap"), "icmp")
+	dump, err := iptest.Tcpdump(filepath.Join(dir, "mtu-swarm01-client-eth0.pcap"), "icmp")
 	require.NoError(t, err, "%s", dump)
 	require.Contains(t, string(dump), "10.255.0.18 > 10.255.0.21: ICMP 10.255.0.18 unreachable - need to frag (mtu 1450)", "%s", dump)
 }

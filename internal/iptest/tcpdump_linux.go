@@ -1,4 +1,4 @@
-package main
+package iptest
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"syscall"
 )
 
-// tcpdump reads a capture back with `tcpdump -nr file args...` run as uid 1000 of a user
+// Tcpdump reads a capture back with `tcpdump -nr file args...` run as uid 1000 of a user
 // namespace of its own: as root, tcpdump drops privileges with setgroups(2), which a
 // user namespace (as in an unprivileged run of the suite) refuses, and reading a file
 // needs no privilege anyway.
-func tcpdump(file string, args ...string) ([]byte, error) {
+func Tcpdump(file string, args ...string) ([]byte, error) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		return nil, err
 	}
