@@ -47,12 +47,18 @@ func newTopo(t testing.TB) topo {
 func (tp topo) serve(t testing.TB, port string) string {
 	t.Helper()
 	addr := net.JoinHostPort(serverAddr.Addr().String(), port)
+	tp.serveAt(t, addr)
+	return addr
+}
+
+// serveAt runs an echo service on addr inside the server until the test ends.
+func (tp topo) serveAt(t testing.TB, addr string) {
+	t.Helper()
 	l, err := echo.Serve(context.Background(), tp.server, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
-	return addr
 }
 
 // dial dials addr from ns with a deadline of d and returns the dial's error.

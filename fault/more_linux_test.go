@@ -165,21 +165,8 @@ func TestIntegrationIPv6Verdicts(t *testing.T) {
 	if err := errors.Join(tp.clientEth.AddAddr(v6c), tp.serverEth.AddAddr(v6s)); err != nil {
 		t.Fatal(err)
 	}
-	l, err := tp.server.Listen(context.Background(), "tcp", "[fd94::2]:8088")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
 	const v6addr = "[fd94::2]:8088"
+	tp.serveAt(t, v6addr)
 	netnsxtest.RequireDial(t, tp.client, v6addr)
 	for _, tc := range []struct {
 		verdict fault.Verdict

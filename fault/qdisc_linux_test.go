@@ -251,20 +251,7 @@ func TestIntegrationFlapRestores(t *testing.T) {
 	}
 	tp.serve(t, "8085") // on the server's 10.91.0.2; the routed addresses get their own
 	for _, addr := range []string{"10.92.0.2:8086", "[fd92::2]:8086"} {
-		l, err := tp.server.Listen(context.Background(), "tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = l.Close() }()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				_ = c.Close()
-			}
-		}()
+		tp.serveAt(t, addr)
 	}
 
 	faulttest.Flap(t, tp.clientEth, 10*time.Millisecond, tp.serverEth)
