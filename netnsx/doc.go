@@ -17,6 +17,14 @@
 // namespace, and a thread that cannot be switched back is never reused: it stays locked
 // and the Go runtime discards it. Goroutines started inside Do run in the host
 // namespace, not in the one Do entered; sockets keep the namespace they were made in.
+// The thread is put back in a defer, so runtime.Goexit inside Do (t.FailNow) strands
+// nothing and ends the caller's goroutine as it would have outside. [NS.Start] and
+// [NS.Run] are `ip netns exec`: the child also sees the namespace's own /sys and its
+// /etc/netns/NAME files; Do does not remount anything.
+//
+// Without root, call userns.Enter first in main (netnsxtest.Main in tests): it carries
+// the program into user, network and mount namespaces of its own, where all of this
+// works.
 //
 // Errors wrap one of the sentinels [ErrExists], [ErrNotFound], [ErrInvalid],
 // [ErrPermission] and [ErrNotSupported] and keep the kernel's errno reachable:
