@@ -28,4 +28,9 @@
 //   - static (Docker, Flannel): DisableLearning and Proxy, then [Device.AddFDB] for each
 //     remote MAC and [Device.AddNeighbor] for each remote IP, so nothing is flooded and
 //     ARP is answered locally.
+//
+// A control plane that knows the whole picture hands it to [Device.SetPeers]: every
+// remote VTEP and the endpoints behind them, as [Peer] values. It makes the flood list,
+// the static FDB and the permanent neighbours exactly that, sending requests only for
+// the difference, so it can run on every event of a watch.
 package vxlan

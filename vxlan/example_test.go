@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/nstopo/nstopo/netnsx"
+	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 	"github.com/nstopo/nstopo/vxlan"
 )
 
@@ -76,4 +77,42 @@ func ExampleCreate_invalid() {
 	_, err := vxlan.Create(nil, vxlan.Config{Name: "vxlan0", VNI: 1 << 24})
 	fmt.Println(err)
 	// Output: vxlan: create vxlan0: netnsx: invalid argument: VNI 16777216 out of range 0..16777215
+}
+
+// A control plane's view of the cluster — the hosts and the containers behind them —
+// made the device's state on every change: flood list, static FDB and neighbours, each
+// exactly as given. The same peers again send nothing; a bad peer changes nothing.
+// (The namespace's name is unique only because other tests may run beside this one.)
+func ExampleDevice_SetPeers() {
+	host1, err := netnsx.New("host1-" + netnsxtest.Name(0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer host1.Delete()
+	dev, err := vxlan.Create(host1, vxlan.Config{
+		Name: "vxlan0", VNI: 4096, Port: vxlan.IANAPort, Local: netip.MustParseAddr("10.0.0.1"),
+		DisableLearning: true, Proxy: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	peers := []vxlan.Peer{
+		{VTEP: netip.MustParseAddr("10.0.0.2"), // a container behind host2
+			MAC: net.HardwareAddr{0x02, 0x42, 0x0a, 0x00, 0x00, 0x03}, IP: netip.MustParseAddr("10.0.0.3")},
+		{VTEP: netip.MustParseAddr("10.0.0.4")}, // host3, no container yet
+	}
+	for range 2 {
+		changes, err := dev.SetPeers(peers)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%+v\n", changes)
+	}
+	peers = append(peers, vxlan.Peer{VTEP: netip.MustParseAddr("10.0.0.4"), MAC: peers[0].MAC})
+	_, err = dev.SetPeers(peers)
+	fmt.Println(err)
+	// Output:
+	// {Added:4 Replaced:0 Removed:0}
+	// {Added:0 Replaced:0 Removed:0}
+	// vxlan: set peers of vxlan0: peer 2: netnsx: invalid argument: MAC 02:42:0a:00:00:03 is behind both 10.0.0.2 and 10.0.0.4
 }

@@ -99,6 +99,13 @@ func vtep(a netip.Addr, ipv6 bool) error {
 	return nil
 }
 
+func (d *Device) checkVTEP(v netip.Addr) error {
+	if d == nil || d.Link == nil {
+		return errdefs.Invalid("nil device")
+	}
+	return vtep(v, d.ipv6)
+}
+
 func unicastMAC(mac net.HardwareAddr) error {
 	if mac == nil {
 		return errdefs.Invalid("MAC is nil")

@@ -303,13 +303,6 @@ func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
 	})
 }
 
-func (d *Device) checkVTEP(v netip.Addr) error {
-	if d == nil || d.Link == nil {
-		return errdefs.Invalid("nil device")
-	}
-	return vtep(v, d.ipv6)
-}
-
 // ignore drops one errno that means "already as asked".
 func ignore(err error, errno unix.Errno) error {
 	if errors.Is(err, errno) {

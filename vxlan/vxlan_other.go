@@ -29,3 +29,6 @@ func (d *Device) FDB() ([]netnsx.FDBEntry, error)           { return nil, errNot
 func (d *Device) AddNeighbor(netip.Addr, net.HardwareAddr) error {
 	return errNotSupported("add neighbor")
 }
+func (d *Device) SetPeers(peers []Peer) (Changes, error) {
+	return Changes{}, errNotSupported("set peers")
+}

@@ -37,15 +37,38 @@ func (c *Conn) Neighs(fam int) ([]Neigh, error) {
 		if int(hdr.family) != fam {
 			continue
 		}
-		a := attrs(m, sizeofNdmsg)
-		n := Neigh{Family: fam, Index: int(hdr.index), State: hdr.state, Flags: hdr.flags,
-			Master: int(u32(a[unix.NDA_MASTER])), VLAN: u16(a[unix.NDA_VLAN]), VNI: u32(a[unix.NDA_VNI])}
-		if v := a[unix.NDA_LLADDR]; len(v) > 0 {
-			n.HardwareAddr = net.HardwareAddr(append([]byte(nil), v...))
-		}
-		n.IP, _ = netip.AddrFromSlice(a[unix.NDA_DST])
-		if v := a[unix.NDA_PORT]; len(v) == 2 {
-			n.Port = uint16(v[0])<<8 | uint16(v[1])
+		n := Neigh{Family: fam, Index: int(hdr.index), State: hdr.state, Flags: hdr.flags}
+		// Walked by hand, not through attrs: a dump of thousands of entries runs on
+		// every reconcile, and a map per entry was most of its cost.
+		for b := m[sizeofNdmsg:]; len(b) >= unix.SizeofRtAttr; {
+			l := int(nl.NativeEndian().Uint16(b))
+			if l < unix.SizeofRtAttr || l > len(b) {
+				break
+			}
+			v := b[unix.SizeofRtAttr:l]
+			switch nl.NativeEndian().Uint16(b[2:]) & nlaTypeMask {
+			case unix.NDA_LLADDR:
+				if len(v) > 0 {
+					n.HardwareAddr = net.HardwareAddr(append([]byte(nil), v...))
+				}
+			case unix.NDA_DST:
+				n.IP, _ = netip.AddrFromSlice(v)
+			case unix.NDA_MASTER:
+				n.Master = int(u32(v))
+			case unix.NDA_VLAN:
+				n.VLAN = u16(v)
+			case unix.NDA_VNI:
+				n.VNI = u32(v)
+			case unix.NDA_PORT:
+				if len(v) == 2 {
+					n.Port = uint16(v[0])<<8 | uint16(v[1])
+				}
+			}
+			l = (l + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1)
+			if l > len(b) {
+				break
+			}
+			b = b[l:]
 		}
 		out = append(out, n)
 	}
