@@ -268,3 +268,35 @@ func TestIntegrationConcurrentAllocate(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2*each, r.Count)
 }
+
+// TestIntegrationResyncAfterCompaction: changes made between the full read and the
+// watch, then compacted away, cannot come through the watch; the agent sees the
+// compaction, reads everything again and gets them.
+func TestIntegrationResyncAfterCompaction(t *testing.T) {
+	c := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var once sync.Once
+	testHookBeforeWatch = func(rev int64) {
+		once.Do(func() {
+			// A host the agent has not read, and an endpoint behind it.
+			// On the agent's goroutine: t.Error, not require, which would Goexit it.
+			if _, err := c.etcd.Put(ctx, c.prefix+"hosts/host7", `{"vtep":"10.0.0.7"}`); err != nil {
+				t.Error(err)
+			}
+			r, err := c.etcd.Put(ctx, c.prefix+"endpoints/net1/10.200.0.77", `{"host":"host7","mac":"02:42:0a:c8:00:4d","name":"c7"}`)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := c.etcd.Compact(ctx, r.Header.Revision); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	defer func() { testHookBeforeWatch = nil }()
+	h1, a1 := c.host(1, 0)
+	c.attach(a1, "c1")
+	eventually(t, h1, true, flood("10.0.0.7"), "02:42:0a:c8:00:4d 10.0.0.7")
+	require.Contains(t, c.log.String(), "watch compacted")
+}

@@ -8,6 +8,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
+// testHookBeforeWatch, when set by a test before Start, runs between a full read at
+// revision rev and the watch from rev+1.
+var testHookBeforeWatch func(rev int64)
+
 // watch reads everything, reconciles, and follows the changes from the next revision;
 // when the watch fails it starts over with a full read.
 func (a *Agent) watch(ctx context.Context) {
@@ -25,6 +29,9 @@ func (a *Agent) watch(ctx context.Context) {
 		if first {
 			close(a.synced)
 			first = false
+		}
+		if h := testHookBeforeWatch; h != nil {
+			h(rev)
 		}
 		a.follow(ctx, rev)
 	}
