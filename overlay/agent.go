@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/nstopo/nstopo/netnsx"
@@ -38,14 +41,16 @@ type Config struct {
 type Agent struct {
 	cfg    Config
 	keys   keys
-	lease  clientv3.LeaseID
+	lease  atomic.Int64 // the current clientv3.LeaseID
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when the watch has ended
+	kept   chan struct{} // closed when the keepalive has ended
 	log    *slog.Logger
 
 	mu     sync.Mutex // guards state and local, and serialises reconciles
 	state  *state
 	local  map[string]*vxlan.Device // network name → this host's device
+	mine   map[string]string        // this host's endpoints' keys and values, to register again
 	synced chan struct{}            // closed after the first full read
 }
 
@@ -72,44 +77,101 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{cfg: cfg, keys: keys(cfg.Prefix), done: make(chan struct{}), state: newState(),
-		local: map[string]*vxlan.Device{}, synced: make(chan struct{}),
+		local: map[string]*vxlan.Device{}, mine: map[string]string{}, synced: make(chan struct{}),
 		log: cfg.Log.With("host", cfg.Host)}
-	ttl := int64((cfg.TTL + time.Second - 1) / time.Second)
-	l, err := cfg.Client.Grant(ctx, ttl)
-	if err != nil {
-		return nil, fmt.Errorf("overlay: start %s: grant lease: %w", cfg.Host, err)
-	}
-	a.lease = l.ID
-	v, _ := json.Marshal(hostValue{VTEP: cfg.VTEP})
-	// The host's key is ours only if no live host has the name.
-	r, err := cfg.Client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(a.keys.host(cfg.Host)), "=", 0)).
-		Then(clientv3.OpPut(a.keys.host(cfg.Host), string(v), clientv3.WithLease(a.lease))).
-		Commit()
-	if err == nil && !r.Succeeded {
-		err = fmt.Errorf("host %s is registered already: %w", cfg.Host, netnsx.ErrExists)
-	}
-	if err != nil {
-		_, _ = cfg.Client.Revoke(context.WithoutCancel(ctx), a.lease)
-		return nil, fmt.Errorf("overlay: start %s: %w", cfg.Host, err)
-	}
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	alive, err := cfg.Client.KeepAlive(run, a.lease)
+	alive, err := a.register(ctx, run)
 	if err != nil {
 		cancel()
-		_, _ = cfg.Client.Revoke(context.WithoutCancel(ctx), a.lease)
-		return nil, fmt.Errorf("overlay: start %s: keep lease alive: %w", cfg.Host, err)
+		close(a.done)
+		return nil, fmt.Errorf("overlay: start %s: %w", cfg.Host, err)
 	}
+	a.kept = make(chan struct{})
 	go func() {
-		for range alive { // drain the responses, or the client logs that nobody reads them
-		}
-		if run.Err() == nil {
-			a.log.Error("overlay: lease lost; this host's keys are gone from etcd")
-		}
+		defer close(a.kept)
+		a.keepAlive(run, alive)
 	}()
 	go a.watch(run)
 	return a, nil
+}
+
+// register grants a lease, puts the host's key and the endpoints attached so far under
+// it, and keeps it alive until run ends. A name or an address that another holds now
+// is not taken from it.
+func (a *Agent) register(ctx, run context.Context) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+	c := a.cfg.Client
+	l, err := c.Grant(ctx, int64((a.cfg.TTL+time.Second-1)/time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("grant lease: %w", err)
+	}
+	fail := func(err error) (<-chan *clientv3.LeaseKeepAliveResponse, error) {
+		_, _ = c.Revoke(context.WithoutCancel(ctx), l.ID)
+		return nil, err
+	}
+	v, _ := json.Marshal(hostValue{VTEP: a.cfg.VTEP})
+	r, err := createIfAbsent(ctx, c, a.keys.host(a.cfg.Host), string(v), l.ID)
+	if err == nil && !r {
+		err = fmt.Errorf("host %s is registered already: %w", a.cfg.Host, netnsx.ErrExists)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	a.mu.Lock()
+	mine := maps.Clone(a.mine)
+	a.mu.Unlock()
+	for key, v := range mine {
+		ok, err := createIfAbsent(ctx, c, key, v, l.ID)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			a.log.Error("overlay: an endpoint's address was taken while this host's lease was gone", "key", key)
+		}
+	}
+	alive, err := c.KeepAlive(run, l.ID)
+	if err != nil {
+		return fail(fmt.Errorf("keep lease alive: %w", err))
+	}
+	a.lease.Store(int64(l.ID))
+	return alive, nil
+}
+
+// keepAlive drains the keepalive responses; when they stop while the agent runs, the
+// lease is gone (expired during a partition, revoked by hand) and with it every key of
+// this host: it registers again.
+func (a *Agent) keepAlive(run context.Context, alive <-chan *clientv3.LeaseKeepAliveResponse) {
+	for {
+		for range alive {
+		}
+		if run.Err() != nil {
+			return
+		}
+		a.log.Error("overlay: lease lost; registering again")
+		for run.Err() == nil {
+			ctx, cancel := context.WithTimeout(run, 5*time.Second)
+			var err error
+			alive, err = a.register(ctx, run)
+			cancel()
+			if err == nil {
+				break
+			}
+			a.log.Warn("overlay: registering again failed", "err", err)
+			sleep(run, 500*time.Millisecond)
+		}
+	}
+}
+
+// createIfAbsent puts key under lease unless it exists, and reports whether it did.
+func createIfAbsent(ctx context.Context, c *clientv3.Client, key, value string, lease clientv3.LeaseID) (bool, error) {
+	r, err := c.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, value, clientv3.WithLease(lease))).
+		Commit()
+	if err != nil {
+		return false, err
+	}
+	return r.Succeeded, nil
 }
 
 // Synced returns a channel closed once the agent has read the whole prefix the first
@@ -123,7 +185,8 @@ func (a *Agent) Close(ctx context.Context) error {
 	if !a.stop() {
 		return nil
 	}
-	if _, err := a.cfg.Client.Revoke(ctx, a.lease); err != nil {
+	_, err := a.cfg.Client.Revoke(ctx, clientv3.LeaseID(a.lease.Load()))
+	if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) { // gone: so are the keys
 		return fmt.Errorf("overlay: close %s: revoke lease: %w", a.cfg.Host, err)
 	}
 	return nil
@@ -139,6 +202,7 @@ func (a *Agent) stop() bool {
 	}
 	a.cancel()
 	<-a.done
+	<-a.kept
 	return true
 }
 

@@ -38,7 +38,7 @@ func freeURL(t *testing.T) url.URL {
 func startEtcd(t *testing.T) *clientv3.Client {
 	cfg := embed.NewConfig()
 	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cu, pu := freeURL(t), freeURL(t)
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
@@ -277,6 +277,8 @@ func TestIntegrationResyncAfterCompaction(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var once sync.Once
+	// Set before the agent starts, unset after it stops: cleanups run last-in first-out.
+	t.Cleanup(func() { testHookBeforeWatch = nil })
 	testHookBeforeWatch = func(rev int64) {
 		once.Do(func() {
 			// A host the agent has not read, and an endpoint behind it.
@@ -294,9 +296,33 @@ func TestIntegrationResyncAfterCompaction(t *testing.T) {
 			}
 		})
 	}
-	defer func() { testHookBeforeWatch = nil }()
 	h1, a1 := c.host(1, 0)
 	c.attach(a1, "c1")
 	eventually(t, h1, true, flood("10.0.0.7"), "02:42:0a:c8:00:4d 10.0.0.7")
 	require.Contains(t, c.log.String(), "watch compacted")
+}
+
+// TestIntegrationLeaseLost: a host whose lease is gone while it runs (expired during a
+// partition; here revoked by hand) registers again, with its endpoints, and the others
+// get them back.
+func TestIntegrationLeaseLost(t *testing.T) {
+	c := newCluster(t)
+	h1, a1 := c.host(1, 0)
+	_, a2 := c.host(2, 0)
+	c1, _ := c.attach(a1, "c1")
+	c2, e2 := c.attach(a2, "c2")
+	eventually(t, h1, true, flood("10.0.0.2"), entry(e2, "10.0.0.2"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	old := clientv3.LeaseID(a2.lease.Load())
+	_, err := c.etcd.Revoke(ctx, old)
+	require.NoError(t, err)
+	key := c.prefix + "endpoints/net1/" + e2.IP.String()
+	require.Eventually(t, func() bool {
+		r, err := c.etcd.Get(ctx, key)
+		return err == nil && len(r.Kvs) == 1 && clientv3.LeaseID(r.Kvs[0].Lease) != old
+	}, 15*time.Second, 50*time.Millisecond, "c2's endpoint is not back under a new lease")
+	require.Contains(t, c.log.String(), "lease lost")
+	eventually(t, h1, true, flood("10.0.0.2"), entry(e2, "10.0.0.2"))
+	netnsxtest.RequireTCP(t, c1, c2, e2.IP.String()+":8081")
 }

@@ -50,7 +50,11 @@ func (a *Agent) Attach(ctx context.Context, network, name string, container *net
 		MTU: MTU,
 	})
 	if err != nil {
-		if _, derr := a.cfg.Client.Delete(context.WithoutCancel(ctx), a.keys.endpoint(n.Name, ip)); derr != nil {
+		key := a.keys.endpoint(n.Name, ip)
+		a.mu.Lock()
+		delete(a.mine, key)
+		a.mu.Unlock()
+		if _, derr := a.cfg.Client.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			err = errors.Join(err, derr)
 		}
 		return fail(err)
@@ -127,16 +131,15 @@ func (a *Agent) allocate(ctx context.Context, n Network, name string) (netip.Add
 		if used[key] {
 			continue
 		}
-		val := endpointValue{Host: a.cfg.Host, Name: name, MAC: macOf(ip).String()}
-		v, _ := json.Marshal(val)
-		t, err := a.cfg.Client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, string(v), clientv3.WithLease(a.lease))).
-			Commit()
+		v, _ := json.Marshal(endpointValue{Host: a.cfg.Host, Name: name, MAC: macOf(ip).String()})
+		ok, err := createIfAbsent(ctx, a.cfg.Client, key, string(v), clientv3.LeaseID(a.lease.Load()))
 		if err != nil {
 			return netip.Addr{}, err
 		}
-		if t.Succeeded {
+		if ok {
+			a.mu.Lock()
+			a.mine[key] = string(v)
+			a.mu.Unlock()
 			return ip, nil
 		}
 	}
