@@ -16,9 +16,12 @@
 // endpoints' keys hang off one lease that the agent keeps alive: when the host stops
 // without cleaning up (a crash, a partition), the lease expires, etcd deletes all of
 // them at once, and every other agent removes that host's VTEP, MACs and IPs from its
-// devices. An endpoint is keyed by its address, so allocating one is a transaction that
-// creates the key only if it does not exist: two attaches at once never get the same
-// address, whatever either of them read before.
+// devices. An agent still running whose lease is lost (it expired during a partition)
+// registers again, with its endpoints.
+//
+// An endpoint is keyed by its address, so allocating one is a transaction that creates
+// the key only if it does not exist: two attaches at once never get the same address,
+// whatever either of them read before.
 //
 // Names (networks, hosts, endpoints) are 1-63 bytes of ASCII letters, digits, '.', '_'
 // and '-'. Subnets are IPv4; an endpoint's MAC is derived from its address as Docker
