@@ -51,6 +51,7 @@ type Agent struct {
 	state  *state
 	local  map[string]*vxlan.Device // network name → this host's device
 	mine   map[string]string        // this host's endpoints' keys and values, to register again
+	failed bool                     // the last reconcile failed for some network
 	synced chan struct{}            // closed after the first full read
 }
 

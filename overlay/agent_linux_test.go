@@ -3,13 +3,16 @@ package overlay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nstopo/nstopo/bridge"
+	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
@@ -325,4 +329,26 @@ func TestIntegrationLeaseLost(t *testing.T) {
 	require.Contains(t, c.log.String(), "lease lost")
 	eventually(t, h1, true, flood("10.0.0.2"), entry(e2, "10.0.0.2"))
 	netnsxtest.RequireTCP(t, c1, c2, e2.IP.String()+":8081")
+}
+
+// TestIntegrationRetryFailedReconcile: a reconcile the kernel refuses is tried again
+// without waiting for the next event.
+func TestIntegrationRetryFailedReconcile(t *testing.T) {
+	c := newCluster(t)
+	h1, a1 := c.host(1, 0)
+	_, a2 := c.host(2, 0)
+	c.attach(a1, "c1")
+	var refusing atomic.Bool
+	refusing.Store(true)
+	defer failpoint.Set(func(step string) error {
+		if refusing.Load() && strings.HasPrefix(step, "vxlan.setpeers: ") {
+			return errors.New("refused by the test")
+		}
+		return nil
+	})()
+	_, e2 := c.attach(a2, "c2") // the last event for a while
+	require.Eventually(t, func() bool { return strings.Contains(c.log.String(), "refused by the test") }, 10*time.Second, 20*time.Millisecond)
+	require.NotContains(t, fdb(t, h1), entry(e2, "10.0.0.2"))
+	refusing.Store(false)
+	eventually(t, h1, true, flood("10.0.0.2"), entry(e2, "10.0.0.2"))
 }

@@ -40,5 +40,6 @@
 // An agent reads the whole prefix once, reconciles, and watches from the next
 // revision; every event updates its copy and reconciles every local network. A watch
 // that fails (compaction past its revision, a lost leader) is replaced by a full read
-// and a new watch. A key that does not parse is logged and skipped.
+// and a new watch. A reconcile the kernel refuses is tried again every second. A key
+// that does not parse is logged and skipped.
 package overlay

@@ -8,6 +8,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
+// retryInterval is how often a failed reconcile is tried again.
+const retryInterval = time.Second
+
 // testHookBeforeWatch, when set by a test before Start, runs between a full read at
 // revision rev and the watch from rev+1.
 var testHookBeforeWatch func(rev int64)
@@ -58,7 +61,25 @@ func (a *Agent) resync(ctx context.Context) (int64, error) {
 func (a *Agent) follow(ctx context.Context, rev int64) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	for resp := range a.cfg.Client.Watch(wctx, a.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+	wch := a.cfg.Client.Watch(wctx, a.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	retry := time.NewTicker(retryInterval)
+	defer retry.Stop()
+	for {
+		var resp clientv3.WatchResponse
+		var ok bool
+		select {
+		case resp, ok = <-wch:
+		case <-retry.C:
+			a.mu.Lock()
+			if a.failed {
+				a.reconcileLocked()
+			}
+			a.mu.Unlock()
+			continue
+		}
+		if !ok {
+			break
+		}
 		if resp.CompactRevision != 0 {
 			a.log.Warn("overlay: watch compacted; reading everything again", "compacted", resp.CompactRevision, "from", rev+1)
 			return
@@ -94,11 +115,15 @@ func (a *Agent) put(s *state, key string, value []byte) {
 }
 
 // reconcileLocked makes every local network's device match the state.
+// A network that failed is tried again every retryInterval, without waiting for the
+// next event.
 func (a *Agent) reconcileLocked() {
+	a.failed = false
 	for network, dev := range a.local {
 		ch, err := dev.SetPeers(a.state.peers(a.keys, a.cfg.Host, network))
 		if err != nil {
-			a.log.Error("overlay: reconcile failed", "network", network, "err", err)
+			a.log.Error("overlay: reconcile failed; trying again", "network", network, "err", err)
+			a.failed = true
 			continue
 		}
 		if ch.Total() > 0 {
