@@ -19,7 +19,8 @@ type Peer struct {
 
 // Changes counts the requests that [Device.SetPeers] sent: entries added, entries
 // replaced in place (a MAC moved to another VTEP, an IP to another MAC, a learned entry
-// made static) and entries removed. A call that found the device as asked sends none.
+// made static) and entries removed, reads not counted. A call that found the device as
+// asked sends none.
 type Changes struct {
 	Added, Replaced, Removed int
 }

@@ -21,9 +21,10 @@ import (
 //   - the permanent neighbour entries are exactly the IP → MAC pairs (as
 //     [Device.AddNeighbor]).
 //
-// It reads the current state once, with one dump of the forwarding database and one
-// of each neighbour table, and sends a request only for what differs, so a call that
-// finds the device as asked changes nothing and sends nothing: cheap enough to run on
+// It reads the current state once — one dump of the forwarding database, one of each
+// neighbour table and, when a MAC has no bridge entry, one look-up of the device to learn
+// whether it is a bridge port — and sends a request only for what differs: a call that
+// finds the device as asked reads and sends no change, cheap enough to run on
 // every event of a watch. Learned entries and the bridge's own entries are left alone,
 // and so is a multicast Group's flood entry.
 //
