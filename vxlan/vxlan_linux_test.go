@@ -241,6 +241,15 @@ func TestIntegrationMulticastGroup(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, "239.1.1.1", info(t, h1, "vxlan0").Linkinfo.InfoData["group"])
+	// The group's flood entry is the device's own, not a remote: reconciling the flood
+	// list must neither list it nor remove it.
+	dev, err := vxlan.Open(h1, "vxlan0")
+	require.NoError(t, err)
+	remotes, err := dev.Remotes()
+	require.NoError(t, err)
+	require.Empty(t, remotes)
+	require.NoError(t, dev.SetRemotes(nil))
+	require.Contains(t, floodOf(t, h1, "vxlan0"), "00:00:00:00:00:00 239.1.1.1 permanent [self]")
 	netnsxtest.RequireTCP(t, h1, h2, "192.168.100.2:8081")
 	netnsxtest.RequireTransfer(t, h2, h1, "192.168.100.1:8081", bulk)
 }

@@ -53,7 +53,9 @@ var ZeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
 func Remotes(neighs []Neigh, index int) []netip.Addr {
 	var out []netip.Addr
 	for _, n := range neighs {
-		if n.Index == index && n.IP.IsValid() && bytes.Equal(n.HardwareAddr, ZeroMAC) {
+		// A multicast destination is the device's Group, which the kernel floods to by
+		// itself: not a remote to list, nor to remove when reconciling.
+		if n.Index == index && n.IP.IsValid() && !n.IP.IsMulticast() && bytes.Equal(n.HardwareAddr, ZeroMAC) {
 			out = append(out, n.IP)
 		}
 	}
