@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		cancel()
 		close(a.done)
-		return nil, fmt.Errorf("overlay: start %s: %w", cfg.Host, err)
+		return nil, fmt.Errorf("overlay: start %s: %w", cfg.Host, unreachable(cfg.Client, err))
 	}
 	a.kept = make(chan struct{})
 	go func() {
@@ -113,7 +114,7 @@ func (a *Agent) register(ctx, run context.Context) (<-chan *clientv3.LeaseKeepAl
 	v, _ := json.Marshal(hostValue{VTEP: a.cfg.VTEP})
 	r, err := createIfAbsent(ctx, c, a.keys.host(a.cfg.Host), string(v), l.ID)
 	if err == nil && !r {
-		err = fmt.Errorf("host %s is registered already: %w", a.cfg.Host, netnsx.ErrExists)
+		err = fmt.Errorf("host %s is registered already (by an agent that runs, or one that died less than its lease's TTL ago): %w", a.cfg.Host, netnsx.ErrExists)
 	}
 	if err != nil {
 		return fail(err)
@@ -208,29 +209,48 @@ func (a *Agent) stop() bool {
 }
 
 // CreateNetwork records a network, once: creating one that exists with the same VNI and
-// subnet is not an error; with others it is ErrExists.
+// subnet is not an error; with others, or with a VNI another network has, it is
+// ErrExists. The network's key and its VNI's key are created in one transaction.
 func CreateNetwork(ctx context.Context, c *clientv3.Client, prefix string, n Network) error {
 	if err := n.validate(); err != nil {
 		return fmt.Errorf("overlay: create network: %w", err)
 	}
+	if c == nil {
+		return fmt.Errorf("overlay: create network %s: nil client: %w", n.Name, netnsx.ErrInvalid)
+	}
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	key := keys(prefix).network(n.Name)
+	k := keys(prefix)
+	key, vkey := k.network(n.Name), k.vni(n.VNI)
 	v, _ := json.Marshal(networkValue{VNI: n.VNI, Subnet: n.Subnet})
 	r, err := c.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(v))).
-		Else(clientv3.OpGet(key)).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0), clientv3.Compare(clientv3.CreateRevision(vkey), "=", 0)).
+		Then(clientv3.OpPut(key, string(v)), clientv3.OpPut(vkey, n.Name)).
+		Else(clientv3.OpGet(key), clientv3.OpGet(vkey)).
 		Commit()
 	if err != nil {
-		return fmt.Errorf("overlay: create network %s: %w", n.Name, err)
+		return fmt.Errorf("overlay: create network %s: %w", n.Name, unreachable(c, err))
 	}
-	if !r.Succeeded {
-		kvs := r.Responses[0].GetResponseRange().Kvs
-		if len(kvs) == 0 || string(kvs[0].Value) != string(v) {
-			return fmt.Errorf("overlay: create network %s: exists with another VNI or subnet: %w", n.Name, netnsx.ErrExists)
-		}
+	if r.Succeeded {
+		return nil
 	}
-	return nil
+	nets, vnis := r.Responses[0].GetResponseRange().Kvs, r.Responses[1].GetResponseRange().Kvs
+	switch {
+	case len(vnis) == 1 && string(vnis[0].Value) != n.Name:
+		return fmt.Errorf("overlay: create network %s: VNI %d is network %s's: %w", n.Name, n.VNI, vnis[0].Value, netnsx.ErrExists)
+	case len(nets) == 1 && string(nets[0].Value) == string(v) && len(vnis) == 1:
+		return nil
+	default:
+		return fmt.Errorf("overlay: create network %s: exists with another VNI or subnet: %w", n.Name, netnsx.ErrExists)
+	}
+}
+
+// unreachable says which etcd did not answer when err is the caller's deadline: a
+// bare "context deadline exceeded" does not tell a user that the endpoints are wrong.
+func unreachable(c *clientv3.Client, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("etcd at %s did not answer: %w", strings.Join(c.Endpoints(), ","), err)
+	}
+	return err
 }

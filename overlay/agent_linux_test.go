@@ -132,7 +132,7 @@ func (c *cluster) attach(a *Agent, name string) (*netnsx.NS, Endpoint) {
 	ns := netnsxtest.New(c.t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ep, err := a.Attach(ctx, "net1", name, ns)
+	ep, err := a.Attach(ctx, AttachConfig{Network: "net1", Name: name, NS: ns})
 	require.NoError(c.t, err)
 	return ns, ep
 }
@@ -253,7 +253,7 @@ func TestIntegrationConcurrentAllocate(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ip, err := a.allocate(ctx, n, fmt.Sprintf("c%d", i))
+				ip, err := a.allocate(ctx, n, fmt.Sprintf("c%d", i), netip.Addr{})
 				if err != nil {
 					t.Error(err)
 					return

@@ -15,51 +15,108 @@ import (
 	"github.com/nstopo/nstopo/vxlan"
 )
 
-// Attach gives the container an address on network and plugs it in: a veth whose end
-// in the container is eth0, with the address and a MAC derived from it, and whose host
-// end sits on the network's bridge on this host. The endpoint is registered under the
-// host's lease before the veth is made, and removed again if that fails. The first
-// host address of the subnet is left for a gateway.
-func (a *Agent) Attach(ctx context.Context, network, name string, container *netnsx.NS) (Endpoint, error) {
+// AttachConfig describes a container to put on a network.
+type AttachConfig struct {
+	Network string     // required: a network made with CreateNetwork
+	Name    string     // required: the endpoint's name, e.g. the container's
+	NS      *netnsx.NS // required: the container's namespace; its end of the veth is eth0
+	IP      netip.Addr // this address; zero: the lowest free one
+}
+
+// Attach gives the container an address on the network and plugs it in: a veth whose
+// end in the container is eth0, with the address and a MAC derived from it, and whose
+// host end sits on the network's bridge on this host. The endpoint is registered under
+// the host's lease before the veth is made, and removed again if that fails. The first
+// host address of the subnet is left for a gateway; an address another endpoint has is
+// ErrExists.
+func (a *Agent) Attach(ctx context.Context, c AttachConfig) (Endpoint, error) {
 	fail := func(err error) (Endpoint, error) {
-		return Endpoint{}, fmt.Errorf("overlay: attach %s to %s: %w", name, network, err)
+		return Endpoint{}, fmt.Errorf("overlay: attach %s to %s: %w", c.Name, c.Network, err)
 	}
-	if err := checkName("endpoint", name); err != nil {
+	if err := checkName("endpoint", c.Name); err != nil {
 		return fail(err)
 	}
-	if container == nil {
+	if c.NS == nil {
 		return fail(fmt.Errorf("nil container namespace: %w", netnsx.ErrInvalid))
 	}
-	n, err := a.network(ctx, network)
+	n, err := a.network(ctx, c.Network)
 	if err != nil {
 		return fail(err)
+	}
+	if c.IP.IsValid() {
+		if err := n.assignable(c.IP); err != nil {
+			return fail(err)
+		}
 	}
 	br, err := a.device(n)
 	if err != nil {
 		return fail(err)
 	}
-	ip, err := a.allocate(ctx, n, name)
+	ip, err := a.allocate(ctx, n, c.Name, c.IP)
 	if err != nil {
 		return fail(err)
 	}
-	ep := Endpoint{Network: n.Name, Host: a.cfg.Host, Name: name, IP: ip, MAC: macOf(ip)}
-	b := ip.As4()
+	ep := Endpoint{Network: n.Name, Host: a.cfg.Host, Name: c.Name, IP: ip, MAC: macOf(ip)}
 	_, err = veth.Create(veth.Config{
-		A:   veth.End{NS: a.cfg.NS, Name: fmt.Sprintf("v%02x%02x%02x%02x", b[0], b[1], b[2], b[3]), Master: br.Link},
-		B:   veth.End{NS: container, Name: "eth0", HardwareAddr: ep.MAC, Addrs: []netip.Prefix{netip.PrefixFrom(ip, n.Subnet.Bits())}},
+		A:   veth.End{NS: a.cfg.NS, Name: hostEnd(ip), Master: br.Link},
+		B:   veth.End{NS: c.NS, Name: "eth0", HardwareAddr: ep.MAC, Addrs: []netip.Prefix{netip.PrefixFrom(ip, n.Subnet.Bits())}},
 		MTU: MTU,
 	})
 	if err != nil {
-		key := a.keys.endpoint(n.Name, ip)
-		a.mu.Lock()
-		delete(a.mine, key)
-		a.mu.Unlock()
-		if _, derr := a.cfg.Client.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return fail(err)
+		return fail(errors.Join(err, a.release(context.WithoutCancel(ctx), a.keys.endpoint(n.Name, ip))))
 	}
 	return ep, nil
+}
+
+// Detach undoes Attach: it deletes the endpoint's key, so that the other hosts drop it,
+// and the veth, which takes the container's eth0 with it. An endpoint this agent did
+// not attach is ErrNotFound.
+func (a *Agent) Detach(ctx context.Context, ep Endpoint) error {
+	if !ep.IP.Is4() {
+		return fmt.Errorf("overlay: detach %s: address %s is not IPv4: %w", ep.Name, ep.IP, netnsx.ErrInvalid)
+	}
+	if err := checkName("network", ep.Network); err != nil {
+		return fmt.Errorf("overlay: detach %s: %w", ep.IP, err)
+	}
+	key := a.keys.endpoint(ep.Network, ep.IP)
+	a.mu.Lock()
+	_, ok := a.mine[key]
+	a.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("overlay: detach %s from %s: not attached by host %s: %w", ep.IP, ep.Network, a.cfg.Host, netnsx.ErrNotFound)
+	}
+	if err := a.release(ctx, key); err != nil {
+		return fmt.Errorf("overlay: detach %s from %s: %w", ep.IP, ep.Network, err)
+	}
+	l, err := a.cfg.NS.Link(hostEnd(ep.IP))
+	if err == nil {
+		err = l.Delete()
+	}
+	if err != nil && !errors.Is(err, netnsx.ErrNotFound) {
+		return fmt.Errorf("overlay: detach %s from %s: %w", ep.IP, ep.Network, err)
+	}
+	return nil
+}
+
+// release forgets one of this host's endpoints and deletes its key if it is still
+// this host's (a key re-created by another host after a lease loss is not).
+func (a *Agent) release(ctx context.Context, key string) error {
+	a.mu.Lock()
+	v := a.mine[key]
+	delete(a.mine, key)
+	a.mu.Unlock()
+	_, err := a.cfg.Client.Txn(ctx).
+		If(clientv3.Compare(clientv3.Value(key), "=", v)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	return err
+}
+
+// hostEnd names an endpoint's veth on the host after its address, which is unique on
+// the network and fits in IFNAMSIZ.
+func hostEnd(ip netip.Addr) string {
+	b := ip.As4()
+	return fmt.Sprintf("v%02x%02x%02x%02x", b[0], b[1], b[2], b[3])
 }
 
 // network reads one network's record.
@@ -113,11 +170,30 @@ func (a *Agent) device(n Network) (*bridge.Bridge, error) {
 	return br, nil
 }
 
-// allocate claims a free address with a transaction that creates the endpoint's key
-// only if it does not exist. The read before it only suggests where to start; a
-// concurrent attach that took the same address makes the transaction fail, and the
-// next address is tried.
-func (a *Agent) allocate(ctx context.Context, n Network, name string) (netip.Addr, error) {
+// allocate claims an address with a transaction that creates the endpoint's key only
+// if it does not exist: want, or else the lowest free one. The read before it only
+// suggests where to start; a concurrent attach that took the same address makes the
+// transaction fail, and the next address is tried.
+func (a *Agent) allocate(ctx context.Context, n Network, name string, want netip.Addr) (netip.Addr, error) {
+	lease := clientv3.LeaseID(a.lease.Load())
+	claim := func(ip netip.Addr) (bool, error) {
+		key := a.keys.endpoint(n.Name, ip)
+		v, _ := json.Marshal(endpointValue{Host: a.cfg.Host, Name: name, MAC: macOf(ip).String()})
+		ok, err := createIfAbsent(ctx, a.cfg.Client, key, string(v), lease)
+		if ok {
+			a.mu.Lock()
+			a.mine[key] = string(v)
+			a.mu.Unlock()
+		}
+		return ok, err
+	}
+	if want.IsValid() {
+		ok, err := claim(want)
+		if err == nil && !ok {
+			err = fmt.Errorf("address %s is another endpoint's: %w", want, netnsx.ErrExists)
+		}
+		return want, err
+	}
 	r, err := a.cfg.Client.Get(ctx, a.keys.endpoints(n.Name), clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return netip.Addr{}, err
@@ -126,20 +202,15 @@ func (a *Agent) allocate(ctx context.Context, n Network, name string) (netip.Add
 	for _, kv := range r.Kvs {
 		used[string(kv.Key)] = true
 	}
-	for ip := n.Subnet.Addr().Next().Next(); n.Subnet.Contains(ip.Next()); ip = ip.Next() {
-		key := a.keys.endpoint(n.Name, ip)
-		if used[key] {
+	for ip := n.first(); n.Subnet.Contains(ip.Next()); ip = ip.Next() {
+		if used[a.keys.endpoint(n.Name, ip)] {
 			continue
 		}
-		v, _ := json.Marshal(endpointValue{Host: a.cfg.Host, Name: name, MAC: macOf(ip).String()})
-		ok, err := createIfAbsent(ctx, a.cfg.Client, key, string(v), clientv3.LeaseID(a.lease.Load()))
+		ok, err := claim(ip)
 		if err != nil {
 			return netip.Addr{}, err
 		}
 		if ok {
-			a.mu.Lock()
-			a.mine[key] = string(v)
-			a.mu.Unlock()
 			return ip, nil
 		}
 	}

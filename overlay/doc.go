@@ -9,10 +9,12 @@
 // JSON.
 //
 //	networks/<network>         {"vni":4096,"subnet":"10.200.0.0/24"}        no lease
+//	vnis/<vni>                 <network>                                     no lease
 //	hosts/<host>               {"vtep":"10.0.0.1"}                          the host's lease
 //	endpoints/<network>/<ip>   {"host":"h1","mac":"02:42:0a:c8:00:02","name":"c1"}  the host's lease
 //
-// A network is created once ([CreateNetwork]) and outlives hosts. A host's key and its
+// A network is created once ([CreateNetwork]), with its VNI's key in the same
+// transaction so that no two networks share a VNI, and outlives hosts. A host's key and its
 // endpoints' keys hang off one lease that the agent keeps alive: when the host stops
 // without cleaning up (a crash, a partition), the lease expires, etcd deletes all of
 // them at once, and every other agent removes that host's VTEP, MACs and IPs from its

@@ -78,10 +78,24 @@ func (n Network) validate() error {
 	return nil
 }
 
+// first is the lowest address given to endpoints: the one below it is the gateway's.
+func (n Network) first() netip.Addr { return n.Subnet.Addr().Next().Next() }
+
+// assignable reports why ip cannot be an endpoint's address on n: outside the subnet,
+// the network, gateway or broadcast address.
+func (n Network) assignable(ip netip.Addr) error {
+	if !n.Subnet.Contains(ip) || ip.Less(n.first()) || !n.Subnet.Contains(ip.Next()) {
+		return fmt.Errorf("address %s is not one of network %s's endpoint addresses (%s, less its network, gateway and broadcast addresses): %w",
+			ip, n.Name, n.Subnet, netnsx.ErrInvalid)
+	}
+	return nil
+}
+
 // keys builds and parses the keys under one prefix.
 type keys string
 
 func (k keys) network(name string) string { return string(k) + "networks/" + name }
+func (k keys) vni(vni uint32) string       { return fmt.Sprintf("%svnis/%d", k, vni) }
 func (k keys) host(name string) string    { return string(k) + "hosts/" + name }
 func (k keys) endpoints(network string) string {
 	return string(k) + "endpoints/" + network + "/"
@@ -123,6 +137,8 @@ func (s *state) put(k keys, key string, value []byte) error {
 			return err
 		}
 		s.networks[key] = n
+	case "vnis":
+		// Only CreateNetwork's transactions read these: a VNI's owner is in its network.
 	case "hosts":
 		var v hostValue
 		if err := json.Unmarshal(value, &v); err != nil {

@@ -34,6 +34,9 @@ func Enter() error {
 		if err := setupChild(); err != nil {
 			return fmt.Errorf("userns: set up mounts: %w", err)
 		}
+		if err := loUp(); err != nil {
+			return fmt.Errorf("userns: lo up: %w", err)
+		}
 		inside = true
 		return nil
 	}
@@ -64,6 +67,22 @@ func setupChild() error {
 		return err
 	}
 	return os.Mkdir(runDir, 0o755)
+}
+
+// loUp brings up lo in the child's network namespace, which is new and so starts with
+// lo down: as under netnsx.New, loopback services (an embedded etcd, a test server on
+// 127.0.0.1) work as they do outside.
+func loUp() error {
+	ns, err := netnsx.Host() // the namespace this process started in: the new one
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	lo, err := ns.Link("lo")
+	if err != nil {
+		return err
+	}
+	return lo.Up()
 }
 
 func mountTmpfs(dir string) error {

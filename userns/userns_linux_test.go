@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +35,23 @@ func TestHelperEnter(t *testing.T) {
 	if err == nil {
 		err = ns.Delete()
 	}
-	fmt.Printf("uid=%d inside=%v privileged=%v new=%v\n", os.Getuid(), userns.Inside(), userns.Privileged(), err)
+	fmt.Printf("uid=%d inside=%v privileged=%v new=%v lo=%v\n", os.Getuid(), userns.Inside(), userns.Privileged(), err, loopback())
 	os.Exit(3) // the parent must exit with it
+}
+
+// loopback dials a listener on 127.0.0.1 in the namespace the process runs in: Enter's
+// new one, whose lo must be up as a new named namespace's is.
+func loopback() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // nobodyBinary copies the test binary where uid 65534 can run it.
@@ -75,7 +91,7 @@ func TestIntegrationEnterAsNobody(t *testing.T) {
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "%v: %s", err, out)
 	require.Equal(t, 3, ee.ExitCode(), "%s", out)
-	require.Contains(t, string(out), "uid=0 inside=true privileged=true new=<nil>", "%s", out)
+	require.Contains(t, string(out), "uid=0 inside=true privileged=true new=<nil> lo=<nil>", "%s", out)
 }
 
 // A signal to the parent reaches the child, and the parent dies of it as the child did.
