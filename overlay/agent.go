@@ -139,26 +139,36 @@ func (a *Agent) register(ctx, run context.Context) (<-chan *clientv3.LeaseKeepAl
 	return alive, nil
 }
 
-// keepAlive drains the keepalive responses; when they stop while the agent runs, the
-// lease is gone (expired during a partition, revoked by hand) and with it every key of
-// this host: it registers again.
+// keepAlive drains the keepalive responses. When they stop while the agent runs, etcd
+// did not answer for a whole TTL (a partition, a cluster restarted): if the lease is
+// still there it keeps it alive again; if it is gone (expired meanwhile, revoked by
+// hand), so is every key of this host, and it registers again.
 func (a *Agent) keepAlive(run context.Context, alive <-chan *clientv3.LeaseKeepAliveResponse) {
+	c := a.cfg.Client
 	for {
 		for range alive {
 		}
 		if run.Err() != nil {
 			return
 		}
-		a.log.Error("overlay: lease lost; registering again")
+		a.log.Warn("overlay: lease keepalive stopped; checking the lease")
 		for run.Err() == nil {
 			ctx, cancel := context.WithTimeout(run, 5*time.Second)
-			var err error
-			alive, err = a.register(ctx, run)
+			id := clientv3.LeaseID(a.lease.Load())
+			ttl, err := c.TimeToLive(ctx, id)
+			switch {
+			case err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound):
+			case err == nil && ttl.TTL > 0:
+				alive, err = c.KeepAlive(run, id)
+			default:
+				a.log.Error("overlay: lease lost; registering again")
+				alive, err = a.register(ctx, run)
+			}
 			cancel()
 			if err == nil {
 				break
 			}
-			a.log.Warn("overlay: registering again failed", "err", err)
+			a.log.Warn("overlay: keeping the lease failed; retrying", "err", err)
 			sleep(run, 500*time.Millisecond)
 		}
 	}

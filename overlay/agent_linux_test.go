@@ -86,6 +86,9 @@ type cluster struct {
 	prefix string
 	sw     *bridge.Bridge
 	log    *syncBuffer
+	// client is how a host's agent reaches etcd; nil: through etcd, from the test's
+	// own namespace.
+	client func(host *netnsx.NS) *clientv3.Client
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -111,7 +114,11 @@ func (c *cluster) host(i int, ttl time.Duration) (*netnsx.NS, *Agent) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := Start(ctx, Config{Client: c.etcd, Prefix: c.prefix, Host: fmt.Sprintf("host%d", i), VTEP: vtep, NS: ns,
+	cl := c.etcd
+	if c.client != nil {
+		cl = c.client(ns)
+	}
+	a, err := Start(ctx, Config{Client: cl, Prefix: c.prefix, Host: fmt.Sprintf("host%d", i), VTEP: vtep, NS: ns,
 		Underlay: "eth0", TTL: ttl, Log: slog.New(slog.NewTextHandler(c.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	t.Cleanup(func() {
