@@ -209,7 +209,7 @@ func (d *demo) startEtcd() error {
 	if d.embedded == nil {
 		where = "external etcd"
 	}
-	fmt.Fprintf(d.out, "etcd: %s at %s\n", where, d.urls)
+	fmt.Fprintf(d.out, "run %s: etcd: %s at %s\n", d.id, where, d.urls)
 	return nil
 }
 
@@ -289,7 +289,7 @@ func (d *demo) startAgent(h *simHost) error {
 	h.agent.Stdout, h.agent.Stderr = logf, logf
 	// The agent dies with the demo: Pdeathsig fires when the thread that forked it
 	// ends, so that thread stays locked to a goroutine that lives as long as the agent.
-	h.agent.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	h.agent.SysProcAttr = dieWithParent()
 	h.exited = make(chan struct{})
 	started := make(chan error, 1)
 	go func() {
