@@ -95,7 +95,7 @@ func (n Network) assignable(ip netip.Addr) error {
 type keys string
 
 func (k keys) network(name string) string { return string(k) + "networks/" + name }
-func (k keys) vni(vni uint32) string       { return fmt.Sprintf("%svnis/%d", k, vni) }
+func (k keys) vni(vni uint32) string      { return fmt.Sprintf("%svnis/%d", k, vni) }
 func (k keys) host(name string) string    { return string(k) + "hosts/" + name }
 func (k keys) endpoints(network string) string {
 	return string(k) + "endpoints/" + network + "/"
