@@ -50,10 +50,20 @@ type Agent struct {
 
 	mu     sync.Mutex // guards state and local, and serialises reconciles
 	state  *state
-	local  map[string]*vxlan.Device // network name → this host's device
-	mine   map[string]string        // this host's endpoints' keys and values, to register again
-	failed bool                     // the last reconcile failed for some network
-	synced chan struct{}            // closed after the first full read
+	local  map[string]localNet // network name → this host's device for it
+	mine   map[string]string   // this host's endpoints' keys and values, to register again
+	failed bool                // the last reconcile failed for some network
+	synced chan struct{}       // closed after the first full read
+
+	attachMu sync.Mutex // serialises Attach and Detach: one must not undo the other half-way
+	closeMu  sync.Mutex
+	revoked  bool // Close revoked the lease
+}
+
+// localNet is a network's device on this host, made for the VNI it had then.
+type localNet struct {
+	vni uint32
+	dev *vxlan.Device
 }
 
 // Start registers the host under a new lease, keeps the lease alive and starts
@@ -66,8 +76,11 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := checkName("host", cfg.Host); err != nil {
 		return nil, fmt.Errorf("overlay: start: %w", err)
 	}
-	if !cfg.VTEP.IsValid() || !cfg.VTEP.Is4() || cfg.VTEP.IsUnspecified() || cfg.VTEP.IsMulticast() {
+	if !unicast(cfg.VTEP) {
 		return nil, fmt.Errorf("overlay: start %s: VTEP %s is not a unicast IPv4 address: %w", cfg.Host, cfg.VTEP, netnsx.ErrInvalid)
+	}
+	if _, err := cfg.NS.Link("lo"); err != nil { // a closed or deleted handle says so here
+		return nil, fmt.Errorf("overlay: start %s: %w", cfg.Host, err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
@@ -79,7 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{cfg: cfg, keys: keys(cfg.Prefix), done: make(chan struct{}), state: newState(),
-		local: map[string]*vxlan.Device{}, mine: map[string]string{}, synced: make(chan struct{}),
+		local: map[string]localNet{}, mine: map[string]string{}, synced: make(chan struct{}),
 		log: cfg.Log.With("host", cfg.Host)}
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
@@ -192,25 +205,38 @@ func (a *Agent) Synced() <-chan struct{} { return a.synced }
 
 // Close stops the agent and revokes its lease, which deletes the host's key and every
 // endpoint it attached; the other hosts remove them from their devices. The devices
-// and containers on this host stay. Idempotent.
+// and containers on this host stay. Calling it again after an error tries the revoke
+// again; after a success it does nothing.
 func (a *Agent) Close(ctx context.Context) error {
-	if !a.stop() {
+	a.stop()
+	a.closeMu.Lock()
+	defer a.closeMu.Unlock()
+	if a.revoked {
 		return nil
 	}
 	_, err := a.cfg.Client.Revoke(ctx, clientv3.LeaseID(a.lease.Load()))
 	if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) { // gone: so are the keys
-		return fmt.Errorf("overlay: close %s: revoke lease: %w", a.cfg.Host, err)
+		return fmt.Errorf("overlay: close %s: revoke lease: %w", a.cfg.Host, unreachable(a.cfg.Client, err))
 	}
+	a.revoked = true
 	return nil
+}
+
+// closed reports whether Close (or a crash simulated with stop) has stopped the agent.
+func (a *Agent) closed() bool {
+	select {
+	case <-a.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the keepalive and the watch, and reports whether it was the first call.
 // Without a revoke that is a crash, as the other hosts see it: the lease expires.
 func (a *Agent) stop() bool {
-	select {
-	case <-a.done:
+	if a.closed() {
 		return false
-	default:
 	}
 	a.cancel()
 	<-a.done

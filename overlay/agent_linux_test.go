@@ -193,6 +193,14 @@ func TestIntegrationAgents(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.etcd.Put(ctx, c.prefix+"hosts/host8", `{"vtep":`)
 	require.NoError(t, err)
+	// Keys that parse but that the kernel would refuse, or that would loop: left out one
+	// by one, never the whole set (which would stop every later change).
+	_, err = c.etcd.Put(ctx, c.prefix+"endpoints/net1/224.0.0.5", `{"host":"host2","mac":"02:42:e0:00:00:05"}`)
+	require.NoError(t, err)
+	_, err = c.etcd.Put(ctx, c.prefix+"hosts/imposter", `{"vtep":"10.0.0.1"}`) // host1's own
+	require.NoError(t, err)
+	_, err = c.etcd.Put(ctx, c.prefix+"endpoints/net1/10.201.9.9", `{"host":"host2","mac":"02:42:0a:c9:09:09"}`)
+	require.NoError(t, err)
 
 	h1, a1 := c.host(1, 0)
 	h2, a2 := c.host(2, 0)
@@ -205,6 +213,10 @@ func TestIntegrationAgents(t *testing.T) {
 	netnsxtest.RequireTransfer(t, c2, c1, e1.IP.String()+":8081", 1<<20)
 	require.Contains(t, c.log.String(), "key="+c.prefix+"endpoints/net1/not-an-address")
 	require.Contains(t, c.log.String(), "key="+c.prefix+"hosts/host8")
+	require.Contains(t, c.log.String(), "key="+c.prefix+"endpoints/net1/224.0.0.5")
+	require.NotContains(t, fdb(t, h1), flood("10.0.0.1"), "host1 floods to itself")
+	require.NotContains(t, fdb(t, h1), "02:42:0a:c9:09:09 10.0.0.2", "an address outside net1 programmed")
+	require.NotContains(t, c.log.String(), "reconcile failed")
 
 	// A late join: host3 and its container become reachable from the others.
 	h3, a3 := c.host(3, 0)

@@ -2,10 +2,14 @@ package overlay
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -39,6 +43,11 @@ func (a *Agent) Attach(ctx context.Context, c AttachConfig) (Endpoint, error) {
 	if c.NS == nil {
 		return fail(fmt.Errorf("nil container namespace: %w", netnsx.ErrInvalid))
 	}
+	a.attachMu.Lock()
+	defer a.attachMu.Unlock()
+	if a.closed() {
+		return fail(errClosed)
+	}
 	n, err := a.network(ctx, c.Network)
 	if err != nil {
 		return fail(err)
@@ -48,25 +57,29 @@ func (a *Agent) Attach(ctx context.Context, c AttachConfig) (Endpoint, error) {
 			return fail(err)
 		}
 	}
-	br, err := a.device(n)
-	if err != nil {
-		return fail(err)
-	}
+	// The address first: a network without one left, or an address taken, changes
+	// nothing on this host.
 	ip, err := a.allocate(ctx, n, c.Name, c.IP)
 	if err != nil {
 		return fail(err)
 	}
+	key := a.keys.endpoint(n.Name, ip)
 	ep := Endpoint{Network: n.Name, Host: a.cfg.Host, Name: c.Name, IP: ip, MAC: macOf(ip)}
-	_, err = veth.Create(veth.Config{
-		A:   veth.End{NS: a.cfg.NS, Name: hostEnd(ip), Master: br.Link},
-		B:   veth.End{NS: c.NS, Name: "eth0", HardwareAddr: ep.MAC, Addrs: []netip.Prefix{netip.PrefixFrom(ip, n.Subnet.Bits())}},
-		MTU: MTU,
-	})
+	br, err := a.device(n)
+	if err == nil {
+		_, err = veth.Create(veth.Config{
+			A:   veth.End{NS: a.cfg.NS, Name: hostEnd(ip), Master: br.Link},
+			B:   veth.End{NS: c.NS, Name: "eth0", HardwareAddr: ep.MAC, Addrs: []netip.Prefix{netip.PrefixFrom(ip, n.Subnet.Bits())}},
+			MTU: MTU,
+		})
+	}
 	if err != nil {
-		return fail(errors.Join(err, a.release(context.WithoutCancel(ctx), a.keys.endpoint(n.Name, ip))))
+		return fail(errors.Join(err, a.release(context.WithoutCancel(ctx), key)))
 	}
 	return ep, nil
 }
+
+var errClosed = fmt.Errorf("the agent is closed: %w", errors.Join(netnsx.ErrInvalid, netnsx.ErrClosed))
 
 // Detach undoes Attach: it deletes the endpoint's key, so that the other hosts drop it,
 // and the veth, which takes the container's eth0 with it. An endpoint this agent did
@@ -77,6 +90,11 @@ func (a *Agent) Detach(ctx context.Context, ep Endpoint) error {
 	}
 	if err := checkName("network", ep.Network); err != nil {
 		return fmt.Errorf("overlay: detach %s: %w", ep.IP, err)
+	}
+	a.attachMu.Lock()
+	defer a.attachMu.Unlock()
+	if a.closed() {
+		return fmt.Errorf("overlay: detach %s from %s: %w", ep.IP, ep.Network, errClosed)
 	}
 	key := a.keys.endpoint(ep.Network, ep.IP)
 	a.mu.Lock()
@@ -140,13 +158,19 @@ func (a *Agent) network(ctx context.Context, name string) (Network, error) {
 }
 
 // device returns the network's bridge on this host, making it and its VXLAN device
-// the first time, and reconciles the new device at once.
+// the first time, and reconciles the new device at once. Devices of those names that
+// exist already are taken over only if they are what this agent would have made (a
+// previous run's): a bridge whose ports are all the overlay's, a VXLAN device with the
+// network's VNI and port on that bridge. Anything else is someone else's: ErrExists.
 func (a *Agent) device(n Network) (*bridge.Bridge, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	brName, vxName := fmt.Sprintf("br%d", n.VNI), fmt.Sprintf("vx%d", n.VNI)
-	if _, ok := a.local[n.Name]; ok {
+	if l, ok := a.local[n.Name]; ok && l.vni == n.VNI {
 		return bridge.Open(a.cfg.NS, brName)
+	}
+	if err := a.checkOwn(brName, vxName, n.VNI); err != nil {
+		return nil, err
 	}
 	br, err := bridge.Open(a.cfg.NS, brName)
 	if errors.Is(err, netnsx.ErrNotFound) {
@@ -165,9 +189,40 @@ func (a *Agent) device(n Network) (*bridge.Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.local[n.Name] = dev
+	a.local[n.Name] = localNet{vni: n.VNI, dev: dev}
 	a.reconcileLocked()
 	return br, nil
+}
+
+// checkOwn refuses a bridge or VXLAN device of the overlay's names that the overlay
+// did not make.
+func (a *Agent) checkOwn(brName, vxName string, vni uint32) error {
+	snap, err := netnsx.Inspect(a.cfg.NS)
+	if err != nil {
+		return err
+	}
+	for _, l := range snap.Namespaces[0].Links {
+		switch {
+		case l.Name == vxName && (l.VXLAN == nil || l.VXLAN.VNI != vni || l.VXLAN.Port != vxlan.IANAPort || l.Master != brName):
+			return fmt.Errorf("%s exists and is not this overlay's (a VXLAN device of VNI %d, port %d, on %s): %w",
+				vxName, vni, vxlan.IANAPort, brName, netnsx.ErrExists)
+		case l.Master == brName && l.Name != vxName && !isHostEnd(l.Name):
+			return fmt.Errorf("bridge %s exists with port %s, which is not this overlay's: %w", brName, l.Name, netnsx.ErrExists)
+		case l.Name == brName && l.Kind != "bridge":
+			return fmt.Errorf("%s exists and is a %q link, not this overlay's bridge: %w", brName, l.Kind, netnsx.ErrExists)
+		}
+	}
+	return nil
+}
+
+// isHostEnd reports whether name is one hostEnd makes.
+func isHostEnd(name string) bool {
+	rest, ok := strings.CutPrefix(name, "v")
+	if !ok || len(rest) != 8 {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil
 }
 
 // allocate claims an address with a transaction that creates the endpoint's key only
@@ -180,6 +235,9 @@ func (a *Agent) allocate(ctx context.Context, n Network, name string, want netip
 		key := a.keys.endpoint(n.Name, ip)
 		v, _ := json.Marshal(endpointValue{Host: a.cfg.Host, Name: name, MAC: macOf(ip).String()})
 		ok, err := createIfAbsent(ctx, a.cfg.Client, key, string(v), lease)
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			err = fmt.Errorf("host %s's lease is gone and the agent is registering again; retry: %w", a.cfg.Host, err)
+		}
 		if ok {
 			a.mu.Lock()
 			a.mine[key] = string(v)

@@ -12,9 +12,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/nstopo/nstopo/bridge"
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
+	"github.com/nstopo/nstopo/veth"
+	"github.com/nstopo/nstopo/vxlan"
 )
 
 // linkNames lists a namespace's links as `ip -j` sees them.
@@ -70,6 +73,23 @@ func TestIntegrationAttachBadInput(t *testing.T) {
 	require.ErrorIs(t, err, netnsx.ErrExists)
 	require.Equal(t, []string{"lo"}, linkNames(t, other))
 
+	// An address another host's endpoint has: ErrExists, and that host is unchanged.
+	h2, a2 := c.host(2, 0)
+	h2Links := linkNames(t, h2)
+	_, err = a2.Attach(ctx, AttachConfig{Network: "net1", Name: "third", NS: other, IP: ip})
+	require.ErrorIs(t, err, netnsx.ErrExists)
+	require.Equal(t, h2Links, linkNames(t, h2))
+
+	// A closed agent attaches nothing.
+	ctxc, cancelc := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelc()
+	require.NoError(t, a2.Close(ctxc))
+	require.NoError(t, a2.Close(ctxc), "a second Close")
+	_, err = a2.Attach(ctx, AttachConfig{Network: "net1", Name: "fourth", NS: other})
+	require.ErrorIs(t, err, netnsx.ErrClosed)
+	require.ErrorIs(t, err, netnsx.ErrInvalid)
+	require.Equal(t, h2Links, linkNames(t, h2))
+
 	// A VNI another network has, or a network again with other values: ErrExists, and
 	// nothing recorded. The same network again is not an error.
 	err = CreateNetwork(ctx, c.etcd, c.prefix, Network{Name: "net2", VNI: 4096, Subnet: netip.MustParsePrefix("10.201.0.0/24")})
@@ -90,9 +110,43 @@ func TestIntegrationAttachBadInput(t *testing.T) {
 		{Name: "n", VNI: 1, Subnet: netip.MustParsePrefix("10.202.0.1/24")},
 		{Name: "n", VNI: 1, Subnet: netip.MustParsePrefix("fd00::/64")},
 		{Name: "n", VNI: 1, Subnet: netip.MustParsePrefix("10.202.0.0/31")},
+		{Name: "n", VNI: 0, Subnet: netip.MustParsePrefix("10.202.0.0/24")},
+		{Name: "n", VNI: 1, Subnet: netip.MustParsePrefix("224.1.0.0/24")},
+		{Name: "n", VNI: 1, Subnet: netip.MustParsePrefix("0.0.0.0/0")},
+		{Name: "..", VNI: 1, Subnet: netip.MustParsePrefix("10.202.0.0/24")},
 	} {
 		require.ErrorIs(t, CreateNetwork(ctx, c.etcd, c.prefix, n), netnsx.ErrInvalid, "%+v", n)
 	}
+}
+
+// Devices of the overlay's names that it did not make are not taken over: ErrExists,
+// and the endpoint's key is rolled back.
+func TestIntegrationForeignDevices(t *testing.T) {
+	c := newCluster(t)
+	h1, a1 := c.host(1, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	foreign, err := vxlan.Create(h1, vxlan.Config{Name: "vx4096", VNI: 1, Port: vxlan.IANAPort})
+	require.NoError(t, err)
+	cns := netnsxtest.New(t, "c")
+	_, err = a1.Attach(ctx, AttachConfig{Network: "net1", Name: "x", NS: cns})
+	require.ErrorIs(t, err, netnsx.ErrExists)
+	require.ErrorContains(t, err, "vx4096 exists and is not this overlay's")
+	r, err := c.etcd.Get(ctx, c.prefix+"endpoints/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	require.Zero(t, r.Count)
+	require.Equal(t, []string{"lo"}, linkNames(t, cns))
+	require.NoError(t, foreign.Delete())
+
+	// A bridge of the overlay's name with a port of someone else's.
+	br, err := bridge.Create(h1, bridge.Config{Name: "br4096"})
+	require.NoError(t, err)
+	_, err = veth.Create(veth.Config{A: veth.End{NS: h1, Name: "up0", Master: br.Link}, B: veth.End{NS: cns, Name: "peer0"}})
+	require.NoError(t, err)
+	_, err = a1.Attach(ctx, AttachConfig{Network: "net1", Name: "x", NS: cns})
+	require.ErrorIs(t, err, netnsx.ErrExists)
+	require.ErrorContains(t, err, "port up0")
+	require.NotContains(t, linkNames(t, h1), "vx4096")
 }
 
 // Detach deletes the endpoint's key and its veth; the other hosts drop it; detaching

@@ -56,6 +56,9 @@ func checkName(what, s string) error {
 	if s == "" || len(s) > 63 {
 		return fmt.Errorf("%s name %q is not 1-63 bytes: %w", what, s, netnsx.ErrInvalid)
 	}
+	if s == "." || s == ".." {
+		return fmt.Errorf("%s name %q is a path element: %w", what, s, netnsx.ErrInvalid)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
@@ -69,13 +72,23 @@ func (n Network) validate() error {
 	if err := checkName("network", n.Name); err != nil {
 		return err
 	}
-	if n.VNI > vxlan.MaxVNI {
-		return fmt.Errorf("network %s: VNI %d out of range 0..%d: %w", n.Name, n.VNI, vxlan.MaxVNI, netnsx.ErrInvalid)
+	// VNI 0 would make br0, a name hosts use for their own bridges.
+	if n.VNI < 1 || n.VNI > vxlan.MaxVNI {
+		return fmt.Errorf("network %s: VNI %d out of range 1..%d: %w", n.Name, n.VNI, vxlan.MaxVNI, netnsx.ErrInvalid)
 	}
-	if !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Subnet.Bits() > 30 || n.Subnet != n.Subnet.Masked() {
-		return fmt.Errorf("network %s: subnet %s is not an IPv4 network of /30 or larger: %w", n.Name, n.Subnet, netnsx.ErrInvalid)
+	if !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Subnet.Bits() < 8 || n.Subnet.Bits() > 30 || n.Subnet != n.Subnet.Masked() {
+		return fmt.Errorf("network %s: subnet %s is not an IPv4 network of /8 to /30: %w", n.Name, n.Subnet, netnsx.ErrInvalid)
+	}
+	if a := n.Subnet.Addr(); !unicast(a) || a.As4()[0] == 0 {
+		return fmt.Errorf("network %s: subnet %s is not unicast (0/8, 127/8, 224/3 are not): %w", n.Name, n.Subnet, netnsx.ErrInvalid)
 	}
 	return nil
+}
+
+// unicast reports whether a is an IPv4 address a host or an endpoint can have: not
+// unspecified, loopback, multicast, reserved (240/4) or broadcast.
+func unicast(a netip.Addr) bool {
+	return a.Is4() && !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() && a.As4()[0] < 240
 }
 
 // first is the lowest address given to endpoints: the one below it is the gateway's.
@@ -147,7 +160,7 @@ func (s *state) put(k keys, key string, value []byte) error {
 		if err := checkName("host", name); err != nil {
 			return err
 		}
-		if !v.VTEP.IsValid() || !v.VTEP.Is4() || v.VTEP.IsUnspecified() || v.VTEP.IsMulticast() {
+		if !unicast(v.VTEP) {
 			return fmt.Errorf("host %s: VTEP %s is not a unicast IPv4 address", name, v.VTEP)
 		}
 		s.hosts[key] = Host{Name: name, VTEP: v.VTEP}
@@ -160,8 +173,8 @@ func (s *state) put(k keys, key string, value []byte) error {
 			return err
 		}
 		ip, err := netip.ParseAddr(ipText)
-		if err != nil || !ip.Is4() || ip.String() != ipText {
-			return fmt.Errorf("endpoint address %q is not an IPv4 address in its canonical form", ipText)
+		if err != nil || !unicast(ip) || ip.String() != ipText {
+			return fmt.Errorf("endpoint address %q is not a unicast IPv4 address in its canonical form", ipText)
 		}
 		var v endpointValue
 		if err := json.Unmarshal(value, &v); err != nil {
@@ -188,27 +201,33 @@ func (s *state) del(key string) {
 }
 
 // peers is what a host's device for network should hold: a flood entry for every
-// other host, and every endpoint behind another host with a known VTEP.
-func (s *state) peers(k keys, self, network string) []vxlan.Peer {
+// other host, and every endpoint behind another host with a known VTEP. Whatever the
+// kernel would refuse, or this host should not forward to, is left out here, one key
+// at a time, so that one bad key cannot stop the rest from being programmed.
+func (s *state) peers(k keys, self Host, network string) []vxlan.Peer {
 	var out []vxlan.Peer
 	for _, h := range s.hosts {
-		if h.Name != self {
+		if h.Name != self.Name && h.VTEP != self.VTEP {
 			out = append(out, vxlan.Peer{VTEP: h.VTEP})
 		}
 	}
+	n, known := s.networks[k.network(network)]
 	// In key order, so that of two endpoints claiming one MAC (a hand-written value)
 	// the same one wins everywhere and the other is left out, not the whole set refused.
 	seen := map[string]bool{}
 	for _, key := range slices.Sorted(maps.Keys(s.endpoints)) {
 		e := s.endpoints[key]
-		if e.Network != network || e.Host == self || seen[e.MAC.String()] {
+		if e.Network != network || e.Host == self.Name || seen[e.MAC.String()] {
 			continue
 		}
-		seen[e.MAC.String()] = true
+		if known && !n.Subnet.Contains(e.IP) {
+			continue // hand-written: not an address of this network
+		}
 		h, ok := s.hosts[k.host(e.Host)]
-		if !ok {
+		if !ok || h.VTEP == self.VTEP {
 			continue // its host's key is gone (or not yet seen): its lease is ending
 		}
+		seen[e.MAC.String()] = true
 		out = append(out, vxlan.Peer{VTEP: h.VTEP, MAC: e.MAC, IP: e.IP})
 	}
 	return out

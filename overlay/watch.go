@@ -119,8 +119,9 @@ func (a *Agent) put(s *state, key string, value []byte) {
 // next event.
 func (a *Agent) reconcileLocked() {
 	a.failed = false
-	for network, dev := range a.local {
-		ch, err := dev.SetPeers(a.state.peers(a.keys, a.cfg.Host, network))
+	self := Host{Name: a.cfg.Host, VTEP: a.cfg.VTEP}
+	for network, l := range a.local {
+		ch, err := l.dev.SetPeers(a.state.peers(a.keys, self, network))
 		if err != nil {
 			a.log.Error("overlay: reconcile failed; trying again", "network", network, "err", err)
 			a.failed = true
