@@ -72,6 +72,9 @@ func (a *Agent) Attach(ctx context.Context, c AttachConfig) (Endpoint, error) {
 			B:   veth.End{NS: c.NS, Name: "eth0", HardwareAddr: ep.MAC, Addrs: []netip.Prefix{netip.PrefixFrom(ip, n.Subnet.Bits())}},
 			MTU: MTU,
 		})
+		if errors.Is(err, netnsx.ErrExists) {
+			err = fmt.Errorf("%w (the container's eth0 or the host's %s exists already: attached before?)", err, hostEnd(ip))
+		}
 	}
 	if err != nil {
 		return fail(errors.Join(err, a.release(context.WithoutCancel(ctx), key)))

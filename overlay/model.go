@@ -76,8 +76,11 @@ func (n Network) validate() error {
 	if n.VNI < 1 || n.VNI > vxlan.MaxVNI {
 		return fmt.Errorf("network %s: VNI %d out of range 1..%d: %w", n.Name, n.VNI, vxlan.MaxVNI, netnsx.ErrInvalid)
 	}
-	if !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Subnet.Bits() < 8 || n.Subnet.Bits() > 30 || n.Subnet != n.Subnet.Masked() {
+	if !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Subnet.Bits() < 8 || n.Subnet.Bits() > 30 {
 		return fmt.Errorf("network %s: subnet %s is not an IPv4 network of /8 to /30: %w", n.Name, n.Subnet, netnsx.ErrInvalid)
+	}
+	if n.Subnet != n.Subnet.Masked() {
+		return fmt.Errorf("network %s: subnet %s has host bits set (the network is %s): %w", n.Name, n.Subnet, n.Subnet.Masked(), netnsx.ErrInvalid)
 	}
 	if a := n.Subnet.Addr(); !unicast(a) || a.As4()[0] == 0 {
 		return fmt.Errorf("network %s: subnet %s is not unicast (0/8, 127/8, 224/3 are not): %w", n.Name, n.Subnet, netnsx.ErrInvalid)

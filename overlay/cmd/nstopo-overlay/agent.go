@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/overlay"
 )
@@ -32,17 +33,24 @@ func runNetwork(args []string) error {
 	var e etcdFlags
 	e.register(fs)
 	name := fs.String("name", "", "the network's name")
-	vni := fs.Uint("vni", 0, "its VXLAN network identifier (0-16777215), unique among networks")
-	subnet := fs.String("subnet", "", "its IPv4 subnet, e.g. 10.200.0.0/24")
+	vni := fs.Uint("vni", 0, "its VXLAN network identifier (1-16777215), unique among networks (required)")
+	subnet := fs.String("subnet", "", "its IPv4 subnet, e.g. 10.200.0.0/24 (required)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	vniText := ""
+	if *vni != 0 {
+		vniText = fmt.Sprint(*vni)
+	}
+	if err := required(map[string]string{"name": *name, "vni": vniText, "subnet": *subnet}); err != nil {
 		return err
 	}
 	p, err := netip.ParsePrefix(*subnet)
 	if err != nil {
-		return fmt.Errorf("-subnet: %w", err)
+		return usagef("-subnet %q: %v", *subnet, err)
 	}
 	if *vni > 1<<24-1 {
-		return fmt.Errorf("-vni %d: out of range 0..16777215", *vni)
+		return usagef("-vni %d: out of range 1..16777215", *vni)
 	}
 	c, err := e.client()
 	if err != nil {
@@ -59,11 +67,11 @@ func runAgent(args []string) error {
 	var e etcdFlags
 	e.register(fs)
 	host := fs.String("host", "", "this host's name in the overlay (default: the hostname)")
-	vtep := fs.String("vtep", "", "this host's IPv4 address on the underlay, where the others send VXLAN")
+	vtep := fs.String("vtep", "", "this host's IPv4 address on the underlay, where the others send VXLAN (required)")
 	underlay := fs.String("underlay", "", "the device VXLAN leaves by (default: by route)")
 	nsName := fs.String("netns", "", "the host's network namespace: a name under /run/netns or a path (default: the agent's own)")
 	socket := fs.String("socket", "", "the unix socket attach and detach use (default: "+socketDir+"/HOST.sock)")
-	ttl := fs.Duration("ttl", 10*time.Second, "the host's lease: how long its entries outlive a crashed agent")
+	ttl := fs.Duration("ttl", 10*time.Second, "the host's lease, whole seconds: how long its entries outlive a crashed agent")
 	verbose := fs.Bool("v", false, "log every reconcile")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -75,12 +83,22 @@ func runAgent(args []string) error {
 		}
 		*host = h
 	}
+	if err := required(map[string]string{"vtep": *vtep}); err != nil {
+		return err
+	}
 	addr, err := netip.ParseAddr(*vtep)
 	if err != nil {
-		return fmt.Errorf("-vtep: %w", err)
+		return usagef("-vtep %q: %v", *vtep, err)
+	}
+	if err := wholeSeconds("ttl", *ttl); err != nil {
+		return err
 	}
 	if *socket == "" {
 		*socket = defaultSocket(*host)
+	}
+	// Said now, not at the first attach after the host was registered.
+	if !privilege.Has() {
+		return errors.New("the agent changes the host's network: it needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run it as root)")
 	}
 	ns, err := openNS(*nsName, true)
 	if err != nil {
@@ -136,7 +154,7 @@ func runAgent(args []string) error {
 // owner connect: attaching changes the host's network.
 func listenUnix(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("socket %s: %w (choose another with -socket)", path, err)
 	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		if c, err := net.Dial("unix", path); err == nil {
@@ -297,15 +315,21 @@ func runAttach(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := required(map[string]string{"network": req.Network, "netns": req.NetNS}); err != nil {
+		return err
+	}
 	if *ip != "" {
 		a, err := netip.ParseAddr(*ip)
 		if err != nil {
-			return fmt.Errorf("-ip: %w", err)
+			return usagef("-ip %q: %v", *ip, err)
 		}
 		req.IP = a
 	}
 	if req.Name == "" {
-		req.Name = filepath.Base(req.NetNS)
+		if filepath.IsAbs(req.NetNS) {
+			return usagef("-name required with a namespace given by path")
+		}
+		req.Name = req.NetNS
 	}
 	if req.NetNS != "" && !filepath.IsAbs(req.NetNS) {
 		// The agent may run elsewhere in the file system's view: send the path.
@@ -335,9 +359,12 @@ func runDetach(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := required(map[string]string{"network": req.Network, "ip": *ip}); err != nil {
+		return err
+	}
 	a, err := netip.ParseAddr(*ip)
 	if err != nil {
-		return fmt.Errorf("-ip: %w", err)
+		return usagef("-ip %q: %v", *ip, err)
 	}
 	req.IP = a
 	path, err := socket()

@@ -103,16 +103,16 @@ func runDemo(args []string) error {
 	fs.IntVar(&o.hosts, "hosts", 3, "simulated hosts (2-250), one agent each")
 	fs.IntVar(&o.containers, "containers", 2, "containers per host (1-250)")
 	fs.StringVar(&o.etcd, "etcd", "", "etcd client URLs, comma-separated (default: an embedded etcd)")
-	fs.DurationVar(&o.ttl, "ttl", 3*time.Second, "the hosts' lease TTL: how long a killed agent's entries stay")
+	fs.DurationVar(&o.ttl, "ttl", 3*time.Second, "the hosts' lease TTL, whole seconds: how long a killed agent's entries stay")
 	fs.BoolVar(&o.verbose, "v", false, "agents log every reconcile (their logs are printed on failure)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if o.hosts < 2 || o.hosts > 250 || o.containers < 1 || o.containers > 250 {
-		return fmt.Errorf("-hosts %d -containers %d: want 2-250 hosts and 1-250 containers: %w", o.hosts, o.containers, netnsx.ErrInvalid)
+		return usagef("-hosts %d -containers %d: want 2-250 hosts and 1-250 containers", o.hosts, o.containers)
 	}
-	if o.ttl < time.Second {
-		return fmt.Errorf("-ttl %v: etcd leases are whole seconds: %w", o.ttl, netnsx.ErrInvalid)
+	if err := wholeSeconds("ttl", o.ttl); err != nil {
+		return err
 	}
 	d := &demo{o: o, out: os.Stdout}
 	err := d.run()

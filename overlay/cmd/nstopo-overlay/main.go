@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,11 @@ func main() {
 	}
 	if err := run(os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, "nstopo-overlay "+os.Args[1]+":", err)
 			os.Exit(2)
 		}
 		fmt.Fprintln(os.Stderr, "nstopo-overlay "+os.Args[1]+":", err)
@@ -87,12 +93,43 @@ func (e *etcdFlags) client() (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{Endpoints: urls, DialTimeout: e.dialTimeout, Logger: zap.NewNop()})
 }
 
+// usageError is a mistake in the command line: exit status 2, as the flag package's.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
+// required names the flags that are missing, all at once.
+func required(flags map[string]string) error {
+	var missing []string
+	for name, v := range flags {
+		if v == "" {
+			missing = append(missing, "-"+name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return usagef("%s required", strings.Join(missing, ", "))
+}
+
+// wholeSeconds refuses a TTL etcd cannot grant: leases are whole seconds.
+func wholeSeconds(flag string, d time.Duration) error {
+	if d < time.Second || d%time.Second != 0 {
+		return usagef("-%s %v: etcd leases are whole seconds, at least 1s", flag, d)
 	}
 	return nil
 }

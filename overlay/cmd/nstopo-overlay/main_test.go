@@ -251,3 +251,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Mistakes on the command line are named, with exit status 2, before anything runs;
+// -h is not a mistake.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"network"}, 2, "-name, -subnet, -vni required"},
+		{[]string{"network", "-name", "n", "-vni", "1", "-subnet", "10.0.0.0"}, 2, `-subnet "10.0.0.0"`},
+		{[]string{"agent"}, 2, "-vtep required"},
+		{[]string{"agent", "-vtep", "10.0.0.1", "-ttl", "1500ms"}, 2, "whole seconds"},
+		{[]string{"attach"}, 2, "-netns, -network required"},
+		{[]string{"attach", "-network", "n", "-netns", "/proc/1/ns/net"}, 2, "-name required"},
+		{[]string{"detach", "-network", "n"}, 2, "-ip required"},
+		{[]string{"demo", "-hosts", "1"}, 2, "want 2-250 hosts"},
+		{[]string{"demo", "-ttl", "0s"}, 2, "whole seconds"},
+		{[]string{"demo", "extra"}, 2, "unexpected arguments"},
+		{[]string{"nosuch"}, 2, "usage: nstopo-overlay <command>"},
+		{[]string{"agent", "-h"}, 0, "-vtep string"},
+	} {
+		out, err := command(tc.args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		require.Equal(t, tc.code, code, "%v: %s", tc.args, out)
+		require.Contains(t, string(out), tc.want, "%v", tc.args)
+	}
+}
