@@ -24,8 +24,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // (len u16 counting its 4 header bytes, type u16), the value, padding to 4 bytes. Every
 // golden file was decoded by hand against linux/netlink.h, linux/rtnetlink.h,
 // linux/if_link.h, linux/if_addr.h, linux/neighbour.h and linux/veth.h; the comment of
-// each case says what was found there. Flags: REQUEST 0x1, ACK 0x4, ECHO 0x8, DUMP 0x300,
-// REPLACE 0x100, EXCL 0x200, CREATE 0x400, APPEND 0x800.
+// each case says what was found there. Flags: REQUEST 0x1, ACK 0x4, ECHO 0x8, DUMP
+// 0x300, REPLACE 0x100, EXCL 0x200, CREATE 0x400, APPEND 0x800.
+//
+// Four were also compared with what iproute2 sends for the same thing (strace -xx):
+// link_add_bridge (`ip link add br0 mtu 1400 address 02:00:00:00:00:01 type bridge
+// stp_state 1 vlan_filtering 1`) and link_add_vxlan (`ip link add vxlan0 type vxlan id
+// 4096 dstport 4789 nolearning ttl 0 proxy local 10.0.0.1 dev eth0`) have the same
+// length and attributes, in another order, and no IFF_UP or NLM_F_ECHO; route_add_via
+// (`ip route add 10.1.0.0/16 via G dev D`) has the same header and attributes in the same
+// order; neigh_add_fdb_append (`bridge fdb append 00:00:00:00:00:00 dev D dst 192.0.2.2
+// self permanent`) differs only in the state, which bridge sets to
+// NUD_NOARP|NUD_PERMANENT.
 var goldens = []struct {
 	name string
 	req  func() *nl.NetlinkRequest
