@@ -61,9 +61,11 @@ func (c *Conn) Close() {
 	}
 }
 
-// request builds a request. It carries no socket: nl.NetlinkRequest.Execute, which would
-// open a fresh one in the calling thread's namespace, is never called.
-func (c *Conn) request(typ, flags int, data ...nl.NetlinkRequestData) *nl.NetlinkRequest {
+// newRequest builds a request. It carries no socket: nl.NetlinkRequest.Execute, which
+// would open a fresh one in the calling thread's namespace, is never called. Every
+// request is built by a function of its own (linkAddRequest, routeAddRequest, ...), apart
+// from sending, so that the tests can compare its bytes with golden ones.
+func newRequest(typ, flags int, data ...nl.NetlinkRequestData) *nl.NetlinkRequest {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{Type: uint16(typ), Flags: unix.NLM_F_REQUEST | uint16(flags)},
 	}
@@ -156,14 +158,15 @@ func verdict(m syscall.NetlinkMessage) error {
 	tlvs := b[4:]
 	if m.Header.Type == unix.NLMSG_ERROR {
 		// The attributes follow a copy of the request: its header only when capped.
-		skip := unix.SizeofNlMsghdr
+		// Compared as uint32: on 32-bit platforms int(a length near 2³²) is negative.
+		skip := uint32(unix.SizeofNlMsghdr)
 		if m.Header.Flags&unix.NLM_F_CAPPED == 0 && len(tlvs) >= unix.SizeofNlMsghdr {
-			skip = int(nl.NativeEndian().Uint32(tlvs))
+			skip = nl.NativeEndian().Uint32(tlvs)
 		}
-		skip = (skip + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
-		if skip > len(tlvs) {
+		if skip > uint32(len(tlvs)) {
 			return err
 		}
+		skip = min(uint32(len(tlvs)), (skip+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1))
 		tlvs = tlvs[skip:]
 	}
 	if msg := str(attrs(tlvs, 0)[nl.NLMSGERR_ATTR_MSG]); msg != "" {
@@ -174,9 +177,9 @@ func verdict(m syscall.NetlinkMessage) error {
 
 // dump runs a dump request, restarting it when concurrent changes interrupt it, so the
 // result is always one consistent snapshot.
-func (c *Conn) dump(typ int, resType uint16, data ...nl.NetlinkRequestData) ([][]byte, error) {
+func (c *Conn) dump(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
 	for i := 0; ; i++ {
-		msgs, err := c.exec(c.request(typ, unix.NLM_F_DUMP, data...), resType)
+		msgs, err := c.exec(req, resType)
 		if errors.Is(err, nl.ErrDumpInterrupted) && i < dumpRetries {
 			continue
 		}
@@ -184,21 +187,35 @@ func (c *Conn) dump(typ int, resType uint16, data ...nl.NetlinkRequestData) ([][
 	}
 }
 
-// attrs parses the attributes that follow a fixed-size header of hdrLen bytes.
+// dumpRequest builds a dump request of type typ.
+func dumpRequest(typ int, data ...nl.NetlinkRequestData) *nl.NetlinkRequest {
+	return newRequest(typ, unix.NLM_F_DUMP, data...)
+}
+
+// attrs parses the attributes that follow a fixed-size header of hdrLen bytes. A
+// malformed attribute ends the walk: those before it are kept.
+//
+// It does not use nl.ParseRouteAttr, which panics on a last attribute whose length is
+// not a multiple of 4 when the message ends unpadded right after it.
 func attrs(b []byte, hdrLen int) map[uint16][]byte {
 	m := map[uint16][]byte{}
+	hdrLen = align(hdrLen)
 	if len(b) < hdrLen {
 		return m
 	}
-	as, err := nl.ParseRouteAttr(b[(hdrLen+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1):])
-	if err != nil {
-		return m
-	}
-	for _, a := range as {
-		m[a.Attr.Type&nlaTypeMask] = a.Value
+	for b = b[hdrLen:]; len(b) >= unix.SizeofRtAttr; {
+		l := int(nl.NativeEndian().Uint16(b))
+		if l < unix.SizeofRtAttr || l > len(b) {
+			break
+		}
+		m[nl.NativeEndian().Uint16(b[2:])&nlaTypeMask] = b[unix.SizeofRtAttr:l:l]
+		b = b[min(align(l), len(b)):]
 	}
 	return m
 }
+
+// align rounds n up to the attribute alignment, 4.
+func align(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1) }
 
 func u32(b []byte) uint32 {
 	if len(b) < 4 {

@@ -25,7 +25,6 @@ type Link struct {
 	OperState    uint8  // IF_OPER_*
 	Qdisc        string // "noop" until the kernel activates the device's queueing
 	Kind         string // IFLA_INFO_KIND, "" for devices without one (lo, NICs)
-	SlaveKind    string // IFLA_INFO_SLAVE_KIND, "bridge" for a bridge port
 	Data         []byte // IFLA_INFO_DATA, parsed per kind by its package
 }
 
@@ -38,6 +37,7 @@ func (l *Link) Ready() bool {
 	return l.OperState == ifOperUp && l.Qdisc != "" && l.Qdisc != "noop"
 }
 
+// parseLink decodes an RTM_NEWLINK message; nil if it is too short.
 func parseLink(b []byte) *Link {
 	if len(b) < unix.SizeofIfInfomsg {
 		return nil
@@ -62,7 +62,6 @@ func parseLink(b []byte) *Link {
 	if li, ok := a[unix.IFLA_LINKINFO]; ok {
 		in := attrs(li, 0)
 		l.Kind = str(in[unix.IFLA_INFO_KIND])
-		l.SlaveKind = str(in[unix.IFLA_INFO_SLAVE_KIND])
 		l.Data = in[unix.IFLA_INFO_DATA]
 	}
 	return l
@@ -123,9 +122,7 @@ const vethInfoPeer = 1 // VETH_INFO_PEER in linux/veth.h
 // (NLM_F_ECHO); on kernels that do not, it is looked up by name. A link created in
 // another namespace (NSFd) is not looked up and nil is returned.
 func (c *Conn) LinkAdd(s *LinkSpec) (*Link, error) {
-	req := c.request(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK|unix.NLM_F_ECHO)
-	s.encode(req.AddData)
-	msgs, err := c.exec(req, unix.RTM_NEWLINK)
+	msgs, err := c.exec(linkAddRequest(s), unix.RTM_NEWLINK)
 	if err != nil {
 		return nil, err
 	}
@@ -140,21 +137,33 @@ func (c *Conn) LinkAdd(s *LinkSpec) (*Link, error) {
 	return c.LinkByName(s.Name)
 }
 
+func linkAddRequest(s *LinkSpec) *nl.NetlinkRequest {
+	req := newRequest(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK|unix.NLM_F_ECHO)
+	s.encode(req.AddData)
+	return req
+}
+
 // LinkByName returns the link called name.
 func (c *Conn) LinkByName(name string) (*Link, error) {
-	req := c.request(unix.RTM_GETLINK, unix.NLM_F_ACK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+	return c.getLink(linkByNameRequest(name))
+}
+
+func linkByNameRequest(name string) *nl.NetlinkRequest {
+	return newRequest(unix.RTM_GETLINK, unix.NLM_F_ACK, nl.NewIfInfomsg(unix.AF_UNSPEC),
 		nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)),
 		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
-	return c.getLink(req)
 }
 
 // LinkByIndex returns the link with that index.
 func (c *Conn) LinkByIndex(index int) (*Link, error) {
+	return c.getLink(linkByIndexRequest(index))
+}
+
+func linkByIndexRequest(index int) *nl.NetlinkRequest {
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
-	req := c.request(unix.RTM_GETLINK, unix.NLM_F_ACK, msg,
+	return newRequest(unix.RTM_GETLINK, unix.NLM_F_ACK, msg,
 		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
-	return c.getLink(req)
 }
 
 func (c *Conn) getLink(req *nl.NetlinkRequest) (*Link, error) {
@@ -172,8 +181,7 @@ func (c *Conn) getLink(req *nl.NetlinkRequest) (*Link, error) {
 
 // Links returns every link in the namespace.
 func (c *Conn) Links() ([]*Link, error) {
-	msgs, err := c.dump(unix.RTM_GETLINK, unix.RTM_NEWLINK, nl.NewIfInfomsg(unix.AF_UNSPEC),
-		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	msgs, err := c.dump(linkDumpRequest(), unix.RTM_NEWLINK)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +194,11 @@ func (c *Conn) Links() ([]*Link, error) {
 	return links, nil
 }
 
+func linkDumpRequest() *nl.NetlinkRequest {
+	return dumpRequest(unix.RTM_GETLINK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+}
+
 // LinkChange describes a change to an existing link; nil fields are left alone.
 type LinkChange struct {
 	Up     *bool
@@ -195,6 +208,11 @@ type LinkChange struct {
 
 // LinkSet applies a change to the link with that index in one request.
 func (c *Conn) LinkSet(index int, ch LinkChange) error {
+	_, err := c.exec(linkSetRequest(index, ch), 0)
+	return err
+}
+
+func linkSetRequest(index int, ch LinkChange) *nl.NetlinkRequest {
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
 	if ch.Up != nil {
@@ -203,23 +221,26 @@ func (c *Conn) LinkSet(index int, ch LinkChange) error {
 			msg.Flags = unix.IFF_UP
 		}
 	}
-	req := c.request(unix.RTM_NEWLINK, unix.NLM_F_ACK, msg)
+	req := newRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK, msg)
 	if ch.MTU > 0 {
 		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(ch.MTU))))
 	}
 	if ch.Master != nil {
 		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(*ch.Master))))
 	}
-	_, err := c.exec(req, 0)
-	return err
+	return req
 }
 
 // LinkDel deletes the link with that index.
 func (c *Conn) LinkDel(index int) error {
+	_, err := c.exec(linkDelRequest(index), 0)
+	return err
+}
+
+func linkDelRequest(index int) *nl.NetlinkRequest {
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
-	_, err := c.exec(c.request(unix.RTM_DELLINK, unix.NLM_F_ACK, msg), 0)
-	return err
+	return newRequest(unix.RTM_DELLINK, unix.NLM_F_ACK, msg)
 }
 
 // WaitReady polls the link until Ready, backing off from 50µs to 5ms.
@@ -270,19 +291,28 @@ func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Lin
 // NSID returns the id this namespace gives the namespace behind fd (the
 // IFLA_LINK_NETNSID its links report for peers there), or -1 if it has none.
 func (c *Conn) NSID(fd int) (int, error) {
-	req := c.request(unix.RTM_GETNSID, unix.NLM_F_ACK,
-		raw{unix.AF_UNSPEC, 0, 0, 0}, // struct rtgenmsg, padded
-		nl.NewRtAttr(unix.NETNSA_FD, nl.Uint32Attr(uint32(fd))))
-	msgs, err := c.exec(req, unix.RTM_NEWNSID)
+	msgs, err := c.exec(nsidRequest(fd), unix.RTM_NEWNSID)
 	if err != nil {
 		return -1, err
 	}
 	for _, m := range msgs {
-		if v, ok := attrs(m, 4)[unix.NETNSA_NSID]; ok {
-			return int(int32(u32(v))), nil
+		if id, ok := parseNSID(m); ok {
+			return id, nil
 		}
 	}
 	return -1, nil
+}
+
+func nsidRequest(fd int) *nl.NetlinkRequest {
+	return newRequest(unix.RTM_GETNSID, unix.NLM_F_ACK,
+		raw{unix.AF_UNSPEC, 0, 0, 0}, // struct rtgenmsg, padded
+		nl.NewRtAttr(unix.NETNSA_FD, nl.Uint32Attr(uint32(fd))))
+}
+
+// parseNSID decodes an RTM_NEWNSID message: its NETNSA_NSID, false if it has none.
+func parseNSID(m []byte) (int, bool) {
+	v, ok := attrs(m, 4)[unix.NETNSA_NSID]
+	return int(int32(u32(v))), ok
 }
 
 // raw is a fixed header sent as is.

@@ -19,60 +19,59 @@ type Neigh struct {
 	Master       int
 	VLAN         uint16
 	VNI          uint32
-	Port         uint16
 }
 
 // Neighs returns the entries of one family (AF_BRIDGE for forwarding databases).
 func (c *Conn) Neighs(fam int) ([]Neigh, error) {
-	msgs, err := c.dump(unix.RTM_GETNEIGH, unix.RTM_NEWNEIGH, &ndmsg{family: uint8(fam)})
+	msgs, err := c.dump(neighDumpRequest(fam), unix.RTM_NEWNEIGH)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Neigh, 0, len(msgs))
 	for _, m := range msgs {
-		if len(m) < sizeofNdmsg {
-			continue
+		if n, ok := parseNeigh(m); ok && n.Family == fam {
+			out = append(out, n)
 		}
-		hdr := parseNdmsg(m)
-		if int(hdr.family) != fam {
-			continue
-		}
-		n := Neigh{Family: fam, Index: int(hdr.index), State: hdr.state, Flags: hdr.flags}
-		// Walked by hand, not through attrs: a dump of thousands of entries runs on
-		// every reconcile, and a map per entry was most of its cost.
-		for b := m[sizeofNdmsg:]; len(b) >= unix.SizeofRtAttr; {
-			l := int(nl.NativeEndian().Uint16(b))
-			if l < unix.SizeofRtAttr || l > len(b) {
-				break
-			}
-			v := b[unix.SizeofRtAttr:l]
-			switch nl.NativeEndian().Uint16(b[2:]) & nlaTypeMask {
-			case unix.NDA_LLADDR:
-				if len(v) > 0 {
-					n.HardwareAddr = net.HardwareAddr(append([]byte(nil), v...))
-				}
-			case unix.NDA_DST:
-				n.IP, _ = netip.AddrFromSlice(v)
-			case unix.NDA_MASTER:
-				n.Master = int(u32(v))
-			case unix.NDA_VLAN:
-				n.VLAN = u16(v)
-			case unix.NDA_VNI:
-				n.VNI = u32(v)
-			case unix.NDA_PORT:
-				if len(v) == 2 {
-					n.Port = uint16(v[0])<<8 | uint16(v[1])
-				}
-			}
-			l = (l + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1)
-			if l > len(b) {
-				break
-			}
-			b = b[l:]
-		}
-		out = append(out, n)
 	}
 	return out, nil
+}
+
+func neighDumpRequest(fam int) *nl.NetlinkRequest {
+	return dumpRequest(unix.RTM_GETNEIGH, &ndmsg{family: uint8(fam)})
+}
+
+// parseNeigh decodes an RTM_NEWNEIGH message; false if it is too short.
+func parseNeigh(m []byte) (Neigh, bool) {
+	if len(m) < sizeofNdmsg {
+		return Neigh{}, false
+	}
+	hdr := parseNdmsg(m)
+	n := Neigh{Family: int(hdr.family), Index: int(hdr.index), State: hdr.state, Flags: hdr.flags}
+	// Walked by hand, not through attrs: a dump of thousands of entries runs on every
+	// reconcile, and a map per entry was most of its cost.
+	for b := m[sizeofNdmsg:]; len(b) >= unix.SizeofRtAttr; {
+		l := int(nl.NativeEndian().Uint16(b))
+		if l < unix.SizeofRtAttr || l > len(b) {
+			break
+		}
+		v := b[unix.SizeofRtAttr:l]
+		switch nl.NativeEndian().Uint16(b[2:]) & nlaTypeMask {
+		case unix.NDA_LLADDR:
+			if len(v) > 0 {
+				n.HardwareAddr = net.HardwareAddr(append([]byte(nil), v...))
+			}
+		case unix.NDA_DST:
+			n.IP, _ = netip.AddrFromSlice(v)
+		case unix.NDA_MASTER:
+			n.Master = int(u32(v))
+		case unix.NDA_VLAN:
+			n.VLAN = u16(v)
+		case unix.NDA_VNI:
+			n.VNI = u32(v)
+		}
+		b = b[min(align(l), len(b)):]
+	}
+	return n, true
 }
 
 // ndmsg is struct ndmsg from linux/neighbour.h.
@@ -110,25 +109,34 @@ const (
 // NeighAdd writes a neighbour or FDB entry. For AF_BRIDGE the key is the MAC (and, for
 // VXLAN, the destination with NeighAppend); otherwise the IP.
 func (c *Conn) NeighAdd(n Neigh, mode NeighMode) error {
+	_, err := c.exec(neighAddRequest(n, mode), 0)
+	return err
+}
+
+func neighAddRequest(n Neigh, mode NeighMode) *nl.NetlinkRequest {
 	flags := unix.NLM_F_CREATE | unix.NLM_F_ACK
 	if mode == NeighAppend {
 		flags |= unix.NLM_F_APPEND
 	} else {
 		flags |= unix.NLM_F_REPLACE
 	}
-	_, err := c.exec(c.neighRequest(unix.RTM_NEWNEIGH, flags, n), 0)
-	return err
+	return neighRequest(unix.RTM_NEWNEIGH, flags, n)
 }
 
 // NeighDel removes the entry with n's key; for a VXLAN FDB entry with an IP, only that
 // destination.
 func (c *Conn) NeighDel(n Neigh) error {
-	_, err := c.exec(c.neighRequest(unix.RTM_DELNEIGH, unix.NLM_F_ACK, n), 0)
+	_, err := c.exec(neighDelRequest(n), 0)
 	return err
 }
 
-func (c *Conn) neighRequest(typ, flags int, n Neigh) *nl.NetlinkRequest {
-	req := c.request(typ, flags, &ndmsg{family: uint8(n.Family), index: int32(n.Index), state: n.State, flags: n.Flags})
+func neighDelRequest(n Neigh) *nl.NetlinkRequest {
+	return neighRequest(unix.RTM_DELNEIGH, unix.NLM_F_ACK, n)
+}
+
+// neighRequest encodes n's header, MAC and IP; its other fields are not sent.
+func neighRequest(typ, flags int, n Neigh) *nl.NetlinkRequest {
+	req := newRequest(typ, flags, &ndmsg{family: uint8(n.Family), index: int32(n.Index), state: n.State, flags: n.Flags})
 	if n.HardwareAddr != nil {
 		req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, n.HardwareAddr))
 	}

@@ -29,49 +29,65 @@ type QdiscSpec struct {
 // does. NLM_F_EXCL refuses to replace one someone else installed (the kernel's default
 // one, handle 0, does not count), so the caller never clobbers a root it does not own.
 func (c *Conn) QdiscAdd(s QdiscSpec) error {
+	_, err := c.exec(qdiscAddRequest(s), 0)
+	return err
+}
+
+func qdiscAddRequest(s QdiscSpec) *nl.NetlinkRequest {
 	msg := &nl.TcMsg{Family: unix.AF_UNSPEC, Ifindex: int32(s.Index), Handle: s.Handle, Parent: HandleRoot}
-	req := c.request(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK, msg,
+	req := newRequest(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK, msg,
 		nl.NewRtAttr(nl.TCA_KIND, nl.ZeroTerminated(s.Kind)))
 	if s.Options != nil {
 		req.AddData(s.Options)
 	}
-	_, err := c.exec(req, 0)
-	return err
+	return req
 }
 
 // QdiscDel deletes the root queueing discipline of a link; the kernel attaches the
 // default one again, as after `tc qdisc del dev D root`.
 func (c *Conn) QdiscDel(index int, handle uint32) error {
-	msg := &nl.TcMsg{Family: unix.AF_UNSPEC, Ifindex: int32(index), Handle: handle, Parent: HandleRoot}
-	_, err := c.exec(c.request(unix.RTM_DELQDISC, unix.NLM_F_ACK, msg), 0)
+	_, err := c.exec(qdiscDelRequest(index, handle), 0)
 	return err
+}
+
+func qdiscDelRequest(index int, handle uint32) *nl.NetlinkRequest {
+	msg := &nl.TcMsg{Family: unix.AF_UNSPEC, Ifindex: int32(index), Handle: handle, Parent: HandleRoot}
+	return newRequest(unix.RTM_DELQDISC, unix.NLM_F_ACK, msg)
 }
 
 // Qdiscs returns the queueing disciplines of the link with that index.
 func (c *Conn) Qdiscs(index int) ([]*Qdisc, error) {
-	msgs, err := c.dump(unix.RTM_GETQDISC, unix.RTM_NEWQDISC, &nl.TcMsg{Family: unix.AF_UNSPEC, Ifindex: int32(index)})
+	msgs, err := c.dump(qdiscDumpRequest(index), unix.RTM_NEWQDISC)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Qdisc
 	for _, m := range msgs {
-		if len(m) < nl.SizeofTcMsg {
-			continue
+		if q := parseQdisc(m); q != nil && q.Index == index { // older kernels dump every link's
+			out = append(out, q)
 		}
-		tm := nl.DeserializeTcMsg(m)
-		if int(tm.Ifindex) != index {
-			continue // older kernels dump every link's
-		}
-		a := attrs(m, nl.SizeofTcMsg)
-		out = append(out, &Qdisc{
-			Index:   index,
-			Handle:  tm.Handle,
-			Parent:  tm.Parent,
-			Kind:    str(a[nl.TCA_KIND]),
-			Options: append([]byte(nil), a[nl.TCA_OPTIONS]...),
-		})
 	}
 	return out, nil
+}
+
+func qdiscDumpRequest(index int) *nl.NetlinkRequest {
+	return dumpRequest(unix.RTM_GETQDISC, &nl.TcMsg{Family: unix.AF_UNSPEC, Ifindex: int32(index)})
+}
+
+// parseQdisc decodes an RTM_NEWQDISC message; nil if it is too short.
+func parseQdisc(m []byte) *Qdisc {
+	if len(m) < nl.SizeofTcMsg {
+		return nil
+	}
+	tm := nl.DeserializeTcMsg(m)
+	a := attrs(m, nl.SizeofTcMsg)
+	return &Qdisc{
+		Index:   int(tm.Ifindex),
+		Handle:  tm.Handle,
+		Parent:  tm.Parent,
+		Kind:    str(a[nl.TCA_KIND]),
+		Options: append([]byte(nil), a[nl.TCA_OPTIONS]...),
+	}
 }
 
 // RootQdisc returns the root queueing discipline of the link, or nil if it has none.
