@@ -304,9 +304,9 @@ func run(w io.Writer, o options) (err error) {
 	}
 
 	if o.scenario == "mtu" {
-		err = l.mtu(w, o)
+		err = l.mtu(ctx, w, o)
 	} else {
-		err = l.reset(w, o)
+		err = l.reset(ctx, w, o)
 	}
 	if err != nil {
 		return err
@@ -323,9 +323,9 @@ func run(w io.Writer, o options) (err error) {
 
 // reset is the article's incident: swarm02's handshakes to container-1:8081 answered
 // by RST.
-func (l *lab) reset(w io.Writer, o options) error {
+func (l *lab) reset(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintln(w, "\n== 1. before the incident: the three dials of the article all succeed")
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 
 	fmt.Fprintln(w, "\n== 2. day 30: inside container-1's sandbox, something answers swarm02's handshakes with RST")
 	rstRule := fault.Rule{
@@ -343,7 +343,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	fmt.Fprintf(w, "fault.Add: %s\n", rst)
 
 	fmt.Fprintln(w, "\n== 3. what the article saw")
-	l.matrix(w, outcomes{{l.cl2, l.c1}: reset})
+	l.matrix(ctx, w, outcomes{{l.cl2, l.c1}: reset})
 
 	fmt.Fprintf(w, "\n== 4. inside the sandbox: `ip netns exec %s ip route show`, then `iptables -nvL`\n", l.c1.ns.Name())
 	routes, err := l.c1.ns.Routes()
@@ -371,7 +371,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 		return err
 	}
 	defer rec.c.Close()
-	dial(l.cl2, l.c1)
+	dial(ctx, l.cl2, l.c1)
 	segs, err := rec.packets()
 	if err != nil {
 		return err
@@ -397,7 +397,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	}
 	defer drop.Remove()
 	fmt.Fprintf(w, "fault.Add: %s\n", drop)
-	l.matrix(w, outcomes{{l.cl2, l.c1}: timeout})
+	l.matrix(ctx, w, outcomes{{l.cl2, l.c1}: timeout})
 	dropped, err := drop.Counters()
 	if err != nil {
 		return err
@@ -405,7 +405,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	printCounters(w, []named{{"swarm02 client, chain input", dropRule, dropped}})
 	l.expect(dropped.Packets >= 2, "the workaround dropped %d RSTs, want one per SYN sent (at least 2)", dropped.Packets)
 	fmt.Fprintln(w, "`tcpdump -i eth0` in swarm02's client during one more dial (before its filter drops anything):")
-	segs, err = l.capture(w, o, l.cl2.eth0, "", func() { dial(l.cl2, l.c1) })
+	segs, err = l.capture(w, o, l.cl2.eth0, "", func() { dial(ctx, l.cl2, l.c1) })
 	if err != nil {
 		return err
 	}
@@ -425,13 +425,13 @@ func (l *lab) reset(w io.Writer, o options) error {
 	if err := drop.Remove(); err != nil {
 		return err
 	}
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 	return nil
 }
 
 // dial dials to's service from from once, and hangs up.
-func dial(from, to *node) {
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+func dial(ctx context.Context, from, to *node) {
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	if c, err := from.ns.Dial(ctx, "tcp", to.service()); err == nil {
 		_ = c.Close()
@@ -552,7 +552,7 @@ type outcomes map[probe]outcome
 
 // matrix makes the article's three dials at once, prints each result in the
 // article's words and records what differs from want.
-func (l *lab) matrix(w io.Writer, want outcomes) {
+func (l *lab) matrix(ctx context.Context, w io.Writer, want outcomes) {
 	// The article's three observations, in its order.
 	probes := []probe{{l.cl1, l.c1}, {l.cl2, l.c2}, {l.cl2, l.c1}}
 	got := make([]outcome, len(probes))
@@ -562,7 +562,7 @@ func (l *lab) matrix(w io.Writer, want outcomes) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+			ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 			defer cancel()
 			_, errs[i] = exchange(ctx, p.from.ns, p.to.service(), []byte("GET /subjects\n"))
 			got[i] = classify(errs[i])
@@ -620,9 +620,9 @@ func classify(err error) outcome {
 // shrinks its segments: the kernel heals the mismatch by itself. The blackhole of older
 // kernels, and of every network whose firewalls drop ICMP, needs that ICMP lost, so
 // here a filter in each container drops the ICMP it receives.
-func (l *lab) mtu(w io.Writer, o options) error {
+func (l *lab) mtu(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintln(w, "\n== 1. the handshake and small requests pass")
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 
 	fmt.Fprintln(w, "\n== 2. a firewall in the containers drops the ICMP they receive, as many do")
 	icmpRule := fault.Rule{Direction: fault.In, Protocol: fault.ICMP, Verdict: fault.Drop}
@@ -666,7 +666,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 	var clientSegs, serverSegs []segment
 	serverSegs, err = l.capture(w, o, l.c1.eth0, "mtu-container-1-eth0.pcap", func() {
 		clientSegs, cerr = l.capture(w, o, l.cl1.eth0, "mtu-swarm01-client-eth0.pcap", func() {
-			ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+			ctx, cancel := context.WithTimeout(ctx, bulkTimeout)
 			defer cancel()
 			start := time.Now()
 			n, terr = exchange(ctx, l.cl1.ns, l.c1.service(), payload)
@@ -755,7 +755,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, bulkTimeout)
 	defer cancel()
 	start := time.Now()
 	n, terr = exchange(ctx, l.cl1.ns, l.c1.service(), payload)
@@ -776,7 +776,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 			return err
 		}
 	}
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 	return nil
 }
 
