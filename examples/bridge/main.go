@@ -88,20 +88,18 @@ func checkFlags(keep, clean bool, draw string) error {
 
 // exit ends the program: 130 when ctx was interrupted, 1 on err, else 0.
 func exit(ctx context.Context, err error) {
-	if errors.Is(err, netnsx.ErrExists) {
-		err = fmt.Errorf("%w (left by -keep? remove it with -clean)", err)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bridge:", err)
-	}
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "bridge: interrupted")
 		os.Exit(130)
+	case errors.Is(err, netnsx.ErrExists):
+		fmt.Fprintf(os.Stderr, "bridge: %v (left by -keep? remove it with -clean)\n", err)
 	case err != nil:
-		os.Exit(1)
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+	default:
+		os.Exit(0)
 	}
-	os.Exit(0)
+	os.Exit(1)
 }
 
 func names(prefix string) []string {

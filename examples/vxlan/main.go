@@ -87,20 +87,18 @@ func checkFlags(keep, clean bool, draw string) error {
 
 // exit ends the program: 130 when ctx was interrupted, 1 on err, else 0.
 func exit(ctx context.Context, err error) {
-	if errors.Is(err, netnsx.ErrExists) {
-		err = fmt.Errorf("%w (left by -keep? remove it with -clean)", err)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vxlan:", err)
-	}
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "vxlan: interrupted")
 		os.Exit(130)
+	case errors.Is(err, netnsx.ErrExists):
+		fmt.Fprintf(os.Stderr, "vxlan: %v (left by -keep? remove it with -clean)\n", err)
 	case err != nil:
-		os.Exit(1)
+		fmt.Fprintln(os.Stderr, "vxlan:", err)
+	default:
+		os.Exit(0)
 	}
-	os.Exit(0)
+	os.Exit(1)
 }
 
 func names(prefix string) []string { return []string{prefix + "host1", prefix + "host2"} }
