@@ -79,9 +79,12 @@ func checkFlags(keep, clean bool, draw string) error {
 	case keep && clean:
 		return errors.New("-keep and -clean exclude each other")
 	case (keep || clean) && (userns.Inside() || !userns.Privileged()):
-		// Without root the run lives in a user namespace of its own, which ends with it:
-		// nothing stays behind, and nothing left by root's runs can be seen.
-		return errors.New("-keep and -clean need root")
+		name := "-keep"
+		if clean {
+			name = "-clean"
+		}
+		return fmt.Errorf("%s needs root: without it a run lives in a user namespace of its own, "+
+			"which ends with it, so nothing stays behind and nothing kept by root is seen", name)
 	}
 	return nil
 }
