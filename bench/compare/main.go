@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nstopo/nstopo/bench"
+	"github.com/nstopo/nstopo/internal/bench"
 	"github.com/nstopo/nstopo/netnsx"
 )
 

@@ -7,6 +7,8 @@
 //	go run ./examples/incident                   # as root (or any user: a user namespace)
 //	go run ./examples/incident -pcap /tmp/inc    # keep the captures; tcpdump -nr /tmp/inc/*.pcap
 //	go run ./examples/incident -scenario mtu     # the classic VXLAN MTU blackhole instead
+//	go run ./examples/incident -keep             # (root) keep the healed swarm; remove it with -clean
+//	go run ./examples/incident -draw dot | dot -Tsvg > swarm.svg   # stdout is the picture, the story goes to stderr
 //
 // Three hosts, swarm00, swarm01 and swarm02, are namespaces cabled to an underlay switch
 // (a bridge in a namespace of its own). Each has a br0 and a vxlan0 (VNI 4096) on it, a
@@ -15,7 +17,10 @@
 // swarm01 and one on swarm02 (the article's sourcemysql).
 //
 // The program exits 0 when every observation came out as the story tells it, 1 when
-// one did not or something failed.
+// one did not or something failed, 2 on a bad flag and 130 when interrupted: the first
+// Ctrl-C stops the story and tears the swarm down.
+//
+// The example uses only nstopo's public API: copy it out and change it.
 package main
 
 import (
@@ -29,6 +34,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,7 +43,6 @@ import (
 
 	"github.com/nstopo/nstopo/bridge"
 	"github.com/nstopo/nstopo/fault"
-	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
@@ -68,36 +73,75 @@ func main() {
 	if err := userns.Enter(); err != nil {
 		fmt.Fprintln(os.Stderr, "incident:", err)
 	}
-	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.StringVar(&o.prefix, "prefix", "inc-", "prefix for the namespace names")
 	flag.StringVar(&o.scenario, "scenario", "reset", `"reset": the article's handshakes answered by RST; "mtu": the VXLAN MTU blackhole`)
 	flag.StringVar(&o.pcap, "pcap", "", "keep the captures in this directory, as .pcap files for tcpdump -r")
-	flag.BoolVar(&o.keep, "keep", false, "keep the (healed) topology for inspection; remove it with -clean")
-	flag.StringVar(&o.draw, "draw", "", `also print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
-	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
+	flag.BoolVar(&o.keep, "keep", false, "keep the (healed) topology for inspection (root only); remove it later with -clean")
+	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture on stdout, the story on stderr: "dot" (Graphviz) or "mermaid"`)
+	clean := flag.Bool("clean", false, "remove the namespaces with -prefix that -keep left, and exit (root only)")
 	flag.Parse()
-	if o.scenario != "reset" && o.scenario != "mtu" {
-		fmt.Fprintf(os.Stderr, "incident: -scenario must be \"reset\" or \"mtu\", not %q\n", o.scenario)
-		os.Exit(2)
+	err := checkFlags(o.keep, *clean, o.draw)
+	if err == nil && o.scenario != "reset" && o.scenario != "mtu" {
+		err = fmt.Errorf(`-scenario must be "reset" or "mtu", not %q`, o.scenario)
 	}
-	if userns.Inside() && o.keep {
-		fmt.Fprintln(os.Stderr, "incident: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+	if err == nil && *clean && o.prefix == "" {
+		err = errors.New("-clean needs a -prefix: it removes every namespace whose name starts with it")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "incident:", err)
 		os.Exit(2)
 	}
 	if *clean {
 		n, err := cleanup(o.prefix)
 		fmt.Printf("removed %d namespaces\n", n)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "incident:", err)
-			os.Exit(1)
+		exit(context.Background(), err)
+	}
+
+	// The first Ctrl-C (or SIGTERM) cancels ctx: the run stops, tears down and exits 130.
+	// A write to a closed pipe (output piped into head) fails instead of killing us.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	report, picture := io.Writer(os.Stdout), io.Writer(nil)
+	if o.draw != "" {
+		report, picture = os.Stderr, os.Stdout // stdout carries only the picture
+	}
+	exit(ctx, run(ctx, report, picture, o))
+}
+
+// checkFlags refuses bad flags before anything is built.
+func checkFlags(keep, clean bool, draw string) error {
+	switch {
+	case draw != "" && draw != "dot" && draw != "mermaid":
+		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, draw)
+	case keep && clean:
+		return errors.New("-keep and -clean exclude each other")
+	case (keep || clean) && (userns.Inside() || !userns.Privileged()):
+		name := "-keep"
+		if clean {
+			name = "-clean"
 		}
-		return
+		return fmt.Errorf("%s needs root: without it a run lives in a user namespace of its own, "+
+			"which ends with it, so nothing stays behind and nothing kept by root is seen", name)
 	}
-	if err := run(os.Stdout, o); err != nil {
+	return nil
+}
+
+// exit ends the program: 130 when ctx was interrupted, 1 on err, else 0.
+func exit(ctx context.Context, err error) {
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "incident: interrupted")
+		os.Exit(130)
+	case errors.Is(err, netnsx.ErrExists):
+		fmt.Fprintf(os.Stderr, "incident: %v (left by -keep? remove it with -clean)\n", err)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "incident:", err)
-		os.Exit(1)
+	default:
+		os.Exit(0)
 	}
+	os.Exit(1)
 }
 
 // node is a container: a namespace whose eth0 sits on its host's br0.
@@ -260,7 +304,10 @@ func (l *lab) expect(ok bool, format string, args ...any) {
 	}
 }
 
-func run(w io.Writer, o options) (err error) {
+// run builds the swarm, tells the story to w and, unless o.keep, removes the swarm;
+// with o.draw it also prints the picture to pic. It removes what it made on every error
+// path, and stops when ctx ends.
+func run(ctx context.Context, w, pic io.Writer, o options) (err error) {
 	if o.scenario != "reset" && o.scenario != "mtu" {
 		return fmt.Errorf(`-scenario must be "reset" or "mtu", not %q`, o.scenario)
 	}
@@ -291,7 +338,7 @@ func run(w io.Writer, o options) (err error) {
 	fmt.Fprintf(w, "built the swarm (%d namespaces) in %v\n", len(l.made), time.Since(start).Round(time.Millisecond))
 	l.print(w, containerMTU)
 	if o.draw != "" {
-		if err := cli.Draw(w, o.draw, l.made...); err != nil {
+		if err := drawTo(pic, o.draw, l.made...); err != nil {
 			return err
 		}
 	}
@@ -304,12 +351,15 @@ func run(w io.Writer, o options) (err error) {
 	}
 
 	if o.scenario == "mtu" {
-		err = l.mtu(w, o)
+		err = l.mtu(ctx, w, o)
 	} else {
-		err = l.reset(w, o)
+		err = l.reset(ctx, w, o)
 	}
 	if err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: the observations after it are void
 	}
 	if len(l.bad) > 0 {
 		return fmt.Errorf("the story did not go as told:\n  %s", strings.Join(l.bad, "\n  "))
@@ -323,9 +373,9 @@ func run(w io.Writer, o options) (err error) {
 
 // reset is the article's incident: swarm02's handshakes to container-1:8081 answered
 // by RST.
-func (l *lab) reset(w io.Writer, o options) error {
+func (l *lab) reset(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintln(w, "\n== 1. before the incident: the three dials of the article all succeed")
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 
 	fmt.Fprintln(w, "\n== 2. day 30: inside container-1's sandbox, something answers swarm02's handshakes with RST")
 	rstRule := fault.Rule{
@@ -343,7 +393,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	fmt.Fprintf(w, "fault.Add: %s\n", rst)
 
 	fmt.Fprintln(w, "\n== 3. what the article saw")
-	l.matrix(w, outcomes{{l.cl2, l.c1}: reset})
+	l.matrix(ctx, w, outcomes{{l.cl2, l.c1}: reset})
 
 	fmt.Fprintf(w, "\n== 4. inside the sandbox: `ip netns exec %s ip route show`, then `iptables -nvL`\n", l.c1.ns.Name())
 	routes, err := l.c1.ns.Routes()
@@ -371,7 +421,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 		return err
 	}
 	defer rec.c.Close()
-	dial(l.cl2, l.c1)
+	dial(ctx, l.cl2, l.c1)
 	segs, err := rec.packets()
 	if err != nil {
 		return err
@@ -397,7 +447,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	}
 	defer drop.Remove()
 	fmt.Fprintf(w, "fault.Add: %s\n", drop)
-	l.matrix(w, outcomes{{l.cl2, l.c1}: timeout})
+	l.matrix(ctx, w, outcomes{{l.cl2, l.c1}: timeout})
 	dropped, err := drop.Counters()
 	if err != nil {
 		return err
@@ -405,7 +455,7 @@ func (l *lab) reset(w io.Writer, o options) error {
 	printCounters(w, []named{{"swarm02 client, chain input", dropRule, dropped}})
 	l.expect(dropped.Packets >= 2, "the workaround dropped %d RSTs, want one per SYN sent (at least 2)", dropped.Packets)
 	fmt.Fprintln(w, "`tcpdump -i eth0` in swarm02's client during one more dial (before its filter drops anything):")
-	segs, err = l.capture(w, o, l.cl2.eth0, "", func() { dial(l.cl2, l.c1) })
+	segs, err = l.capture(w, o, l.cl2.eth0, "", func() { dial(ctx, l.cl2, l.c1) })
 	if err != nil {
 		return err
 	}
@@ -425,13 +475,13 @@ func (l *lab) reset(w io.Writer, o options) error {
 	if err := drop.Remove(); err != nil {
 		return err
 	}
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 	return nil
 }
 
 // dial dials to's service from from once, and hangs up.
-func dial(from, to *node) {
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+func dial(ctx context.Context, from, to *node) {
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	if c, err := from.ns.Dial(ctx, "tcp", to.service()); err == nil {
 		_ = c.Close()
@@ -552,7 +602,7 @@ type outcomes map[probe]outcome
 
 // matrix makes the article's three dials at once, prints each result in the
 // article's words and records what differs from want.
-func (l *lab) matrix(w io.Writer, want outcomes) {
+func (l *lab) matrix(ctx context.Context, w io.Writer, want outcomes) {
 	// The article's three observations, in its order.
 	probes := []probe{{l.cl1, l.c1}, {l.cl2, l.c2}, {l.cl2, l.c1}}
 	got := make([]outcome, len(probes))
@@ -562,7 +612,7 @@ func (l *lab) matrix(w io.Writer, want outcomes) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+			ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 			defer cancel()
 			_, errs[i] = exchange(ctx, p.from.ns, p.to.service(), []byte("GET /subjects\n"))
 			got[i] = classify(errs[i])
@@ -620,9 +670,9 @@ func classify(err error) outcome {
 // shrinks its segments: the kernel heals the mismatch by itself. The blackhole of older
 // kernels, and of every network whose firewalls drop ICMP, needs that ICMP lost, so
 // here a filter in each container drops the ICMP it receives.
-func (l *lab) mtu(w io.Writer, o options) error {
+func (l *lab) mtu(ctx context.Context, w io.Writer, o options) error {
 	fmt.Fprintln(w, "\n== 1. the handshake and small requests pass")
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 
 	fmt.Fprintln(w, "\n== 2. a firewall in the containers drops the ICMP they receive, as many do")
 	icmpRule := fault.Rule{Direction: fault.In, Protocol: fault.ICMP, Verdict: fault.Drop}
@@ -666,7 +716,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 	var clientSegs, serverSegs []segment
 	serverSegs, err = l.capture(w, o, l.c1.eth0, "mtu-container-1-eth0.pcap", func() {
 		clientSegs, cerr = l.capture(w, o, l.cl1.eth0, "mtu-swarm01-client-eth0.pcap", func() {
-			ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+			ctx, cancel := context.WithTimeout(ctx, bulkTimeout)
 			defer cancel()
 			start := time.Now()
 			n, terr = exchange(ctx, l.cl1.ns, l.c1.service(), payload)
@@ -755,7 +805,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, bulkTimeout)
 	defer cancel()
 	start := time.Now()
 	n, terr = exchange(ctx, l.cl1.ns, l.c1.service(), payload)
@@ -776,7 +826,7 @@ func (l *lab) mtu(w io.Writer, o options) error {
 			return err
 		}
 	}
-	l.matrix(w, outcomes{})
+	l.matrix(ctx, w, outcomes{})
 	return nil
 }
 
@@ -841,6 +891,7 @@ func exchange(ctx context.Context, ns *netnsx.NS, addr string, payload []byte) (
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })() // interrupted: unblock
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Write(payload)
@@ -994,4 +1045,18 @@ func cleanup(prefix string) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// drawTo prints the namespaces as a picture: format "dot" (Graphviz) or "mermaid".
+func drawTo(w io.Writer, format string, nss ...*netnsx.NS) error {
+	snap, err := netnsx.Inspect(nss...)
+	if err != nil {
+		return err
+	}
+	pic := snap.Mermaid()
+	if format == "dot" {
+		pic = snap.DOT()
+	}
+	_, err = io.WriteString(w, pic)
+	return err
 }

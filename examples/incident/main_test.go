@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,7 +20,7 @@ func TestIntegrationIncident(t *testing.T) {
 	prefix := netnsxtest.Name(0) + "-"
 	dir := t.TempDir()
 	var out strings.Builder
-	err := run(&out, options{prefix: prefix, scenario: "reset", pcap: dir})
+	err := run(context.Background(), &out, nil, options{prefix: prefix, scenario: "reset", pcap: dir})
 	require.NoError(t, err, out.String())
 	story := out.String()
 	for _, line := range []string{
@@ -62,7 +63,7 @@ func TestIntegrationIncidentMTU(t *testing.T) {
 	prefix := netnsxtest.Name(0) + "-"
 	dir := t.TempDir()
 	var out strings.Builder
-	err := run(&out, options{prefix: prefix, scenario: "mtu", pcap: dir})
+	err := run(context.Background(), &out, nil, options{prefix: prefix, scenario: "mtu", pcap: dir})
 	require.NoError(t, err, out.String())
 	story := out.String()
 	for _, line := range []string{
@@ -90,9 +91,11 @@ func TestIntegrationIncidentKept(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
 	prefix := netnsxtest.Name(0) + "-"
 	t.Cleanup(func() { _, _ = cleanup(prefix) })
-	var out strings.Builder
-	require.NoError(t, run(&out, options{prefix: prefix, scenario: "reset", keep: true, draw: "mermaid"}), out.String())
-	require.Contains(t, out.String(), "VNI 4096", "-draw mermaid prints the picture")
+	var out, pic strings.Builder
+	require.NoError(t, run(context.Background(), &out, &pic, options{prefix: prefix, scenario: "reset", keep: true, draw: "mermaid"}), out.String())
+	require.True(t, strings.HasPrefix(pic.String(), "flowchart LR"), "-draw mermaid prints the picture:\n%s", pic.String())
+	require.Contains(t, pic.String(), "VNI 4096")
+	require.NotContains(t, out.String(), "flowchart", "the picture goes apart from the story")
 	links := iptest.Links(t, prefix+"container-1")
 	require.Equal(t, overlayMTU, links["eth0"].MTU)
 	require.Equal(t, "02:42:0a:ff:00:12", links["eth0"].Address)
@@ -103,8 +106,41 @@ func TestIntegrationIncidentKept(t *testing.T) {
 }
 
 func TestScenarioInvalid(t *testing.T) {
-	err := run(&strings.Builder{}, options{prefix: "never-", scenario: "partition"})
+	err := run(context.Background(), &strings.Builder{}, nil, options{prefix: "never-", scenario: "partition"})
 	require.ErrorContains(t, err, `-scenario must be "reset" or "mtu"`)
+}
+
+// TestFlagsRefused: bad flags exit 2 before anything is built.
+func TestFlagsRefused(t *testing.T) {
+	prefix := netnsxtest.Name(0) + "-"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-draw", "svg"}, `-draw must be "dot" or "mermaid", not "svg"`},
+		{[]string{"-scenario", "partition"}, `-scenario must be "reset" or "mtu", not "partition"`},
+		{[]string{"-clean", "-prefix", ""}, "-clean needs a -prefix"},
+	} {
+		args := append([]string{"-prefix", prefix}, tc.args...)
+		stdout, stderr, code := iptest.Output(t, iptest.Example(t, args...))
+		require.Equal(t, 2, code, "%v: %s", tc.args, stderr)
+		require.Contains(t, stderr, tc.want)
+		require.Empty(t, stdout)
+	}
+}
+
+// TestIntegrationDrawStdout: with -draw, stdout carries only the picture and the story
+// goes to stderr.
+func TestIntegrationDrawStdout(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	prefix := netnsxtest.Name(0) + "-"
+	t.Cleanup(func() { _, _ = cleanup(prefix) })
+	stdout, stderr, code := iptest.Output(t, iptest.Example(t, "-prefix", prefix, "-draw", "dot"))
+	require.Equal(t, 0, code, stderr)
+	require.True(t, strings.HasPrefix(stdout, "graph "), "stdout is only the picture:\n%s", stdout)
+	require.True(t, strings.HasSuffix(stdout, "}\n"), "stdout is only the picture:\n%s", stdout)
+	require.Contains(t, stderr, "every observation as the story tells it")
+	requireGone(t, prefix)
 }
 
 // requireGone checks that no namespace with the prefix is left in the kernel.

@@ -3,10 +3,19 @@
 // namespace at /var/run/docker/netns/<SandboxKey id>, where `ip netns` cannot see it, so
 // it opens them by path. Without Docker it inspects the named namespaces under
 // /run/netns. For each it prints the interfaces as `ip -br addr` would and the routes as
-// `ip route` would, then writes the topology as Graphviz DOT and as Mermaid.
+// `ip route` would; with -draw it prints the topology as a picture instead, on stdout,
+// and the listing on stderr.
 //
 //	go run ./examples/inspect                          # as root
-//	go run ./examples/inspect -dot t.dot && dot -Tsvg t.dot > t.svg
+//	go run ./examples/inspect -draw dot | dot -Tsvg > t.svg
+//	go run ./examples/inspect -draw mermaid            # for a Markdown page
+//
+// It takes the flags of the other examples, but it only reads: it builds nothing and
+// removes nothing, so -keep changes nothing and -clean says there is nothing to clean.
+// It runs without a user namespace of its own (one would hide the machine's
+// namespaces), so it needs root. It exits 0 on success, 1 on failure, 2 on a bad flag.
+//
+// The example uses only nstopo's public API: copy it out and change it.
 package main
 
 import (
@@ -19,28 +28,41 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nstopo/nstopo/internal/cli"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
 type options struct {
-	docker, dot, mermaid string
+	docker string
+	draw   string // "dot" or "mermaid": print the picture
 }
 
 func main() {
-	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.StringVar(&o.docker, "docker", "/var/run/docker/netns", "where Docker keeps its namespaces")
-	flag.StringVar(&o.dot, "dot", "topology.dot", "write the Graphviz picture here (\"\": don't)")
-	flag.StringVar(&o.mermaid, "mermaid", "topology.mmd", "write the Mermaid picture here (\"\": don't)")
+	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture on stdout, the listing on stderr: "dot" (Graphviz) or "mermaid"`)
+	flag.Bool("keep", false, "accepted as by the other examples; inspect removes nothing anyway")
+	clean := flag.Bool("clean", false, "accepted as by the other examples; inspect builds nothing, so there is nothing to clean")
 	flag.Parse()
-	if err := run(os.Stdout, o); err != nil {
+	if o.draw != "" && o.draw != "dot" && o.draw != "mermaid" {
+		fmt.Fprintf(os.Stderr, "inspect: -draw must be \"dot\" or \"mermaid\", not %q\n", o.draw)
+		os.Exit(2)
+	}
+	if *clean {
+		fmt.Fprintln(os.Stderr, "inspect: nothing to clean: inspect only reads namespaces")
+		return
+	}
+	report, picture := io.Writer(os.Stdout), io.Writer(nil)
+	if o.draw != "" {
+		report, picture = os.Stderr, os.Stdout // stdout carries only the picture
+	}
+	if err := run(report, picture, o); err != nil {
 		fmt.Fprintln(os.Stderr, "inspect:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, o options) error {
+// run lists the namespaces to w and, with o.draw, prints their picture to pic.
+func run(w, pic io.Writer, o options) error {
 	nss, err := open(o.docker)
 	if err != nil {
 		return err
@@ -61,16 +83,13 @@ func run(w io.Writer, o options) error {
 	for _, ni := range snap.Namespaces {
 		printNS(w, ni)
 	}
-	for path, text := range map[string]string{o.dot: snap.DOT(), o.mermaid: snap.Mermaid()} {
-		if path == "" {
-			continue
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "wrote %s\n", path)
+	switch o.draw {
+	case "dot":
+		_, err = io.WriteString(pic, snap.DOT())
+	case "mermaid":
+		_, err = io.WriteString(pic, snap.Mermaid())
 	}
-	return nil
+	return err
 }
 
 // open returns Docker's namespaces if there are any, else the named ones.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 	"github.com/nstopo/nstopo/veth"
 )
@@ -34,27 +35,39 @@ func TestIntegrationDockerLayout(t *testing.T) {
 		t.Cleanup(func() { _ = unix.Unmount(p, unix.MNT_DETACH) })
 	}
 
-	var out strings.Builder
-	o := options{docker: docker, dot: filepath.Join(dir, "t.dot"), mermaid: filepath.Join(dir, "t.mmd")}
-	require.NoError(t, run(&out, o))
+	var out, dot strings.Builder
+	require.NoError(t, run(&out, &dot, options{docker: docker, draw: "dot"}))
 	text := out.String()
 	require.Contains(t, text, "== "+filepath.Join(docker, "7ca58b86b82c"))
 	require.Contains(t, text, "eth0@eth0        UP     10.255.0.18/16")
 	require.Contains(t, text, "10.255.0.0/16 dev eth0 src 10.255.0.18")
 	require.NotContains(t, text, "== host")
+	require.NotContains(t, text, "graph ", "the picture goes apart from the listing")
 
-	dot, err := os.ReadFile(o.dot)
-	require.NoError(t, err)
 	if _, err := exec.LookPath("dot"); err != nil {
 		t.Fatal("apt-get install graphviz: this test renders the picture")
 	}
 	cmd := exec.Command("dot", "-Tsvg")
-	cmd.Stdin = strings.NewReader(string(dot))
+	cmd.Stdin = strings.NewReader(dot.String())
 	svg, err := cmd.Output()
 	require.NoError(t, err)
 	require.Contains(t, string(svg), "10.255.0.19/16")
-	mmd, err := os.ReadFile(o.mermaid)
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(string(mmd), "flowchart LR"))
-	require.Contains(t, string(mmd), " --- ", "the veth pair is an edge")
+
+	var mmd strings.Builder
+	require.NoError(t, run(&strings.Builder{}, &mmd, options{docker: docker, draw: "mermaid"}))
+	require.True(t, strings.HasPrefix(mmd.String(), "flowchart LR"))
+	require.Contains(t, mmd.String(), " --- ", "the veth pair is an edge")
+}
+
+// TestFlags: a bad -draw exits 2 before anything is read; -clean has nothing to do.
+func TestFlags(t *testing.T) {
+	stdout, stderr, code := iptest.Output(t, iptest.Example(t, "-docker", t.TempDir(), "-draw", "svg"))
+	require.Equal(t, 2, code, stderr)
+	require.Contains(t, stderr, `-draw must be "dot" or "mermaid", not "svg"`)
+	require.Empty(t, stdout)
+
+	stdout, stderr, code = iptest.Output(t, iptest.Example(t, "-clean"))
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "nothing to clean")
+	require.Empty(t, stdout)
 }

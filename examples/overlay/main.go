@@ -3,9 +3,11 @@
 // every other one over TCP on port 8081 — the port of the article's incident — prints
 // the topology and a reachability matrix, and tears everything down.
 //
-//	go run ./examples/overlay                          # 3 hosts × 2 containers, as root
+//	go run ./examples/overlay                          # 3 hosts × 2 containers, as root or any user
 //	go run ./examples/overlay -hosts 10 -containers 10
-//	go run ./examples/overlay -keep                    # inspect with ip netns exec ...
+//	go run ./examples/overlay -keep                    # (root) inspect with ip netns exec ...
+//	go run ./examples/overlay -clean                   # (root) remove what -keep left
+//	go run ./examples/overlay -draw dot | dot -Tsvg > overlay.svg   # stdout is the picture, the report goes to stderr
 //
 // Each host is a namespace with an underlay eth0 plugged into a switch (a bridge in a
 // namespace of its own), a br0 and a vxlan0 — one VNI for the overlay network —
@@ -13,6 +15,12 @@
 // Frames between hosts travel inside VXLAN to the remote host's underlay address,
 // flooded to every other host (a full mesh of remotes) until the devices learn where
 // each MAC lives. MTUs leave room for the 50-byte VXLAN header, so bulk transfers work.
+//
+// It exits 0 when every pair reached every other, 1 when one did not or something
+// failed, 2 on a bad flag and 130 when interrupted: the first Ctrl-C stops the check
+// and tears the topology down.
+//
+// The example uses only nstopo's public API: copy it out and change it.
 package main
 
 import (
@@ -25,13 +33,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nstopo/nstopo/bridge"
-	"github.com/nstopo/nstopo/internal/cli"
-	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
@@ -59,34 +67,77 @@ func main() {
 	if err := userns.Enter(); err != nil {
 		fmt.Fprintln(os.Stderr, "overlay:", err)
 	}
-	cli.Defer() // teardown runs even when piped into head or interrupted once
 	var o options
 	flag.IntVar(&o.hosts, "hosts", 3, "number of hosts (1-250)")
 	flag.IntVar(&o.containers, "containers", 2, "containers per host (1-250)")
 	flag.StringVar(&o.prefix, "prefix", "ov-", "prefix for the namespace names")
-	flag.BoolVar(&o.keep, "keep", false, "keep the topology for inspection; remove with -clean")
+	flag.BoolVar(&o.keep, "keep", false, "keep the topology for inspection (root only); remove it later with -clean")
 	flag.IntVar(&o.bulk, "bulk", 1<<20, "bytes of one bulk transfer between the first and the last container")
 	flag.BoolVar(&o.check, "check", true, "check every pair of containers over TCP")
-	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture: "dot" (Graphviz) or "mermaid"`)
-	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit")
+	flag.StringVar(&o.draw, "draw", "", `print the topology as a picture on stdout, the report on stderr: "dot" (Graphviz) or "mermaid"`)
+	clean := flag.Bool("clean", false, "remove the namespaces with -prefix that -keep left, and exit (root only)")
 	flag.Parse()
-	if userns.Inside() && o.keep {
-		fmt.Fprintln(os.Stderr, "overlay: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+	err := checkFlags(o.keep, *clean, o.draw)
+	if err == nil && (o.hosts < 1 || o.hosts > 250 || o.containers < 1 || o.containers > 250) {
+		err = fmt.Errorf("-hosts and -containers must be 1..250, not %d and %d", o.hosts, o.containers)
+	}
+	if err == nil && *clean && o.prefix == "" {
+		err = errors.New("-clean needs a -prefix: it removes every namespace whose name starts with it")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "overlay:", err)
 		os.Exit(2)
 	}
 	if *clean {
 		n, err := cleanup(o.prefix)
 		fmt.Printf("removed %d namespaces\n", n)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "overlay:", err)
-			os.Exit(1)
+		exit(context.Background(), err)
+	}
+
+	// The first Ctrl-C (or SIGTERM) cancels ctx: the run stops, tears down and exits 130.
+	// A write to a closed pipe (output piped into head) fails instead of killing us.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	report, picture := io.Writer(os.Stdout), io.Writer(nil)
+	if o.draw != "" {
+		report, picture = os.Stderr, os.Stdout // stdout carries only the picture
+	}
+	exit(ctx, run(ctx, report, picture, o))
+}
+
+// checkFlags refuses bad flags before anything is built.
+func checkFlags(keep, clean bool, draw string) error {
+	switch {
+	case draw != "" && draw != "dot" && draw != "mermaid":
+		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, draw)
+	case keep && clean:
+		return errors.New("-keep and -clean exclude each other")
+	case (keep || clean) && (userns.Inside() || !userns.Privileged()):
+		name := "-keep"
+		if clean {
+			name = "-clean"
 		}
-		return
+		return fmt.Errorf("%s needs root: without it a run lives in a user namespace of its own, "+
+			"which ends with it, so nothing stays behind and nothing kept by root is seen", name)
 	}
-	if err := run(os.Stdout, o); err != nil {
+	return nil
+}
+
+// exit ends the program: 130 when ctx was interrupted, 1 on err, else 0.
+func exit(ctx context.Context, err error) {
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "overlay: interrupted")
+		os.Exit(130)
+	case errors.Is(err, netnsx.ErrExists):
+		fmt.Fprintf(os.Stderr, "overlay: %v (left by -keep? remove it with -clean)\n", err)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "overlay:", err)
-		os.Exit(1)
+	default:
+		os.Exit(0)
 	}
+	os.Exit(1)
 }
 
 type container struct {
@@ -134,7 +185,10 @@ func (t *topology) teardown() error {
 	return netnsx.DeleteAll(t.made...)
 }
 
-func run(w io.Writer, o options) (err error) {
+// run builds, checks, reports to w and, unless o.keep, removes the topology; with
+// o.draw it also prints the picture to pic. It removes what it made on every error
+// path, and stops when ctx ends.
+func run(ctx context.Context, w, pic io.Writer, o options) (err error) {
 	if o.hosts < 1 || o.hosts > 250 || o.containers < 1 || o.containers > 250 {
 		return fmt.Errorf("-hosts and -containers must be 1..250, not %d and %d", o.hosts, o.containers)
 	}
@@ -160,7 +214,7 @@ func run(w io.Writer, o options) (err error) {
 		o.hosts, o.containers, len(t.made), built.Round(time.Microsecond))
 	t.print(w)
 	if o.draw != "" {
-		if err := cli.Draw(w, o.draw, t.made...); err != nil {
+		if err := drawTo(pic, o.draw, t.made...); err != nil {
 			return err
 		}
 	}
@@ -169,9 +223,12 @@ func run(w io.Writer, o options) (err error) {
 		return nil
 	}
 	start = time.Now()
-	reach, err := t.check(o)
+	reach, err := t.check(ctx, o)
 	if err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: the matrix would only show it
 	}
 	fmt.Fprintf(w, "checked %d ordered pairs in %v\n", len(reach), time.Since(start).Round(time.Microsecond))
 	failed := t.printMatrix(w, reach)
@@ -324,12 +381,12 @@ type pair struct{ from, to int }
 
 // check runs a TCP exchange for every ordered pair of containers, several at a time,
 // then one bulk transfer between the first and the last container.
-func (t *topology) check(o options) (map[pair]error, error) {
+func (t *topology) check(ctx context.Context, o options) (map[pair]error, error) {
 	all := t.containers()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for _, c := range all {
-		l, err := echo.Serve(ctx, c.ns, netip.AddrPortFrom(c.addr, port).String())
+		l, err := serve(ctx, c.ns, netip.AddrPortFrom(c.addr, port).String())
 		if err != nil {
 			return nil, err
 		}
@@ -346,7 +403,7 @@ func (t *topology) check(o options) (map[pair]error, error) {
 			for p := range jobs {
 				pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 				msg := fmt.Sprintf("%s -> %s\n", all[p.from].name, all[p.to].name)
-				err := echo.RoundTrip(pctx, all[p.from].ns, netip.AddrPortFrom(all[p.to].addr, port).String(), []byte(msg))
+				err := roundTrip(pctx, all[p.from].ns, netip.AddrPortFrom(all[p.to].addr, port).String(), []byte(msg))
 				pcancel()
 				mu.Lock()
 				reach[p] = err
@@ -368,7 +425,7 @@ func (t *topology) check(o options) (map[pair]error, error) {
 		payload := make([]byte, o.bulk)
 		_, _ = rand.Read(payload)
 		first, last := all[0], all[len(all)-1]
-		if err := echo.RoundTrip(ctx, first.ns, netip.AddrPortFrom(last.addr, port).String(), payload); err != nil {
+		if err := roundTrip(ctx, first.ns, netip.AddrPortFrom(last.addr, port).String(), payload); err != nil {
 			return nil, fmt.Errorf("bulk transfer of %d bytes %s -> %s: %w", o.bulk, first.name, last.name, err)
 		}
 	}
@@ -452,4 +509,69 @@ func cleanup(prefix string) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// drawTo prints the namespaces as a picture: format "dot" (Graphviz) or "mermaid".
+func drawTo(w io.Writer, format string, nss ...*netnsx.NS) error {
+	snap, err := netnsx.Inspect(nss...)
+	if err != nil {
+		return err
+	}
+	pic := snap.Mermaid()
+	if format == "dot" {
+		pic = snap.DOT()
+	}
+	_, err = io.WriteString(w, pic)
+	return err
+}
+
+// serve echoes every connection to addr inside ns until the listener is closed.
+func serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
+	l, err := ns.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return l, nil
+}
+
+// roundTrip sends msg from inside ns to addr and checks that the same bytes come back.
+func roundTrip(ctx context.Context, ns *netnsx.NS, addr string, msg []byte) error {
+	c, err := ns.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })() // ctx ends: unblock
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(msg)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		errc <- err
+	}()
+	got, err := io.ReadAll(c)
+	if werr := <-errc; werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return fmt.Errorf("echo from %s: %w", addr, err)
+	}
+	if string(got) != string(msg) {
+		return fmt.Errorf("%s echoed %d bytes, want the %d sent", addr, len(got), len(msg))
+	}
+	return nil
 }

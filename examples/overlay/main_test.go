@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/xml"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +22,15 @@ import (
 func TestIntegrationOverlay(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
 	prefix := netnsxtest.Name(0) + "-"
-	var out strings.Builder
-	err := run(&out, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true, draw: "dot"})
+	var out, pic strings.Builder
+	err := run(context.Background(), &out, &pic, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true, draw: "dot"})
 	require.NoError(t, err, out.String())
 	require.Contains(t, out.String(), "checked 30 ordered pairs")
-	require.Contains(t, out.String(), `style=dotted, color=blue, tooltip="VNI 4096"`, "-draw dot prints the picture")
+	require.Contains(t, pic.String(), `style=dotted, color=blue, tooltip="VNI 4096"`, "-draw dot prints the picture")
+	require.NotContains(t, out.String(), "style=dotted", "the picture goes apart from the report")
 	require.NotContains(t, out.String(), "FAIL")
 	require.Contains(t, out.String(), fmt.Sprintf("%8s %6s %6s", "host3", "5", "5"))
-	for _, n := range iptest.Netns(t) {
-		require.False(t, strings.HasPrefix(n, prefix), "%s left behind", n)
-	}
+	requireGone(t, prefix)
 }
 
 // TestIntegrationOverlayKept checks the kept topology with ip and bridge: the VXLAN
@@ -36,7 +40,7 @@ func TestIntegrationOverlayKept(t *testing.T) {
 	prefix := netnsxtest.Name(0) + "-"
 	t.Cleanup(func() { _, _ = cleanup(prefix) })
 	var out strings.Builder
-	require.NoError(t, run(&out, options{prefix: prefix, hosts: 3, containers: 2, keep: true}))
+	require.NoError(t, run(context.Background(), &out, nil, options{prefix: prefix, hosts: 3, containers: 2, keep: true}))
 	for i := 1; i <= 3; i++ {
 		host := fmt.Sprintf("%shost%d", prefix, i)
 		links := iptest.Links(t, host)
@@ -62,6 +66,91 @@ func TestIntegrationOverlayKept(t *testing.T) {
 	n, err := cleanup(prefix)
 	require.NoError(t, err)
 	require.Equal(t, 1+3+6, n)
+}
+
+// TestFlagsRefused: bad flags exit 2 before anything is built.
+func TestFlagsRefused(t *testing.T) {
+	prefix := netnsxtest.Name(0) + "-"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-draw", "svg"}, `-draw must be "dot" or "mermaid", not "svg"`},
+		{[]string{"-hosts", "0"}, "-hosts and -containers must be 1..250"},
+		{[]string{"-clean", "-prefix", ""}, "-clean needs a -prefix"},
+		{[]string{"-keep", "-clean"}, "-keep and -clean exclude each other"},
+	} {
+		args := append([]string{"-prefix", prefix}, tc.args...)
+		stdout, stderr, code := iptest.Output(t, iptest.Example(t, args...))
+		require.Equal(t, 2, code, "%v: %s", tc.args, stderr)
+		require.Contains(t, stderr, tc.want)
+		require.Empty(t, stdout)
+	}
+}
+
+// TestIntegrationPicture runs the README's picture command,
+// `go run ./examples/overlay -draw dot | dot -Tsvg > x.svg`, and reads the SVG back.
+func TestIntegrationPicture(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("no dot (apt-get install graphviz):", err)
+	}
+	prefix := netnsxtest.Name(0) + "-"
+	ex := iptest.Example(t, "-prefix", prefix, "-draw", "dot")
+	var report strings.Builder
+	ex.Stderr = &report
+	dot := exec.Command("dot", "-Tsvg")
+	var svg, dotErr strings.Builder
+	dot.Stdout, dot.Stderr = &svg, &dotErr
+	pipe, err := ex.StdoutPipe()
+	require.NoError(t, err)
+	dot.Stdin = pipe
+	require.NoError(t, ex.Start())
+	require.NoError(t, dot.Run(), "dot: %s", dotErr.String())
+	require.NoError(t, ex.Wait(), report.String())
+	require.Contains(t, report.String(), "checked 30 ordered pairs", "the report goes to stderr")
+	requireGone(t, prefix)
+
+	var root struct{ XMLName xml.Name }
+	require.NoError(t, xml.NewDecoder(strings.NewReader(svg.String())).Decode(&root), svg.String())
+	require.Equal(t, "svg", root.XMLName.Local)
+	require.Contains(t, svg.String(), "VNI 4096")
+}
+
+// TestIntegrationInterrupt sends one SIGINT while the pairs are checked: the program
+// stops, tears everything down and exits 130.
+func TestIntegrationInterrupt(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	prefix := netnsxtest.Name(0) + "-"
+	t.Cleanup(func() { _, _ = cleanup(prefix) })
+	ex := iptest.Example(t, "-prefix", prefix, "-hosts", "10", "-containers", "10")
+	var stderr strings.Builder
+	ex.Stderr = &stderr
+	stdout, err := ex.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, ex.Start())
+	var report strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		report.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "built ") {
+			require.NoError(t, ex.Process.Signal(os.Interrupt))
+		}
+	}
+	start := time.Now()
+	_ = ex.Wait()
+	require.Equal(t, 130, ex.ProcessState.ExitCode(), "%s%s", report.String(), stderr.String())
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.NotContains(t, report.String(), "checked", "the check stopped")
+	requireGone(t, prefix)
+}
+
+// requireGone checks that no namespace with the prefix is left in the kernel.
+func requireGone(t *testing.T, prefix string) {
+	t.Helper()
+	for _, n := range iptest.Netns(t) {
+		require.False(t, strings.HasPrefix(n, prefix), "%s left behind", n)
+	}
 }
 
 // BenchmarkOverlay builds and tears down the overlay at -hosts 10 -containers 10,

@@ -4,20 +4,30 @@
 //
 // The hosts are namespaces joined by a veth standing in for the wire between them.
 //
-//	go run ./examples/vxlan          # as root
+//	go run ./examples/vxlan                          # as root, or any user: a user namespace
+//	go run ./examples/vxlan -keep                    # (root) leave it for `ip netns exec host1 ...`
+//	go run ./examples/vxlan -clean                   # (root) remove what -keep left
+//	go run ./examples/vxlan -draw dot | dot -Tsvg    # stdout is the picture, the report goes to stderr
+//
+// It exits 0 when the check passed, 1 when something failed, 2 on a bad flag and 130
+// when interrupted: the first Ctrl-C stops the check and tears the topology down.
+//
+// The example uses only nstopo's public API: copy it out and change it.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
-	"github.com/nstopo/nstopo/internal/cli"
-	"github.com/nstopo/nstopo/internal/echo"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/userns"
 	"github.com/nstopo/nstopo/veth"
@@ -29,21 +39,77 @@ func main() {
 	if err := userns.Enter(); err != nil {
 		fmt.Fprintln(os.Stderr, "vxlan:", err)
 	}
-	cli.Defer() // teardown runs even when piped into head or interrupted once
-	prefix := flag.String("prefix", "", "prefix for the namespace names")
-	keep := flag.Bool("keep", false, "keep the topology for inspection (remove with `ip netns del`)")
+	prefix := flag.String("prefix", "", "prefix for the namespace names, to run beside another copy")
+	keep := flag.Bool("keep", false, "keep the topology for inspection (root only); remove it later with -clean")
+	clean := flag.Bool("clean", false, "remove a topology left by -keep and exit (root only)")
+	draw := flag.String("draw", "", `print the topology as a picture on stdout, the report on stderr: "dot" (Graphviz) or "mermaid"`)
 	flag.Parse()
-	if userns.Inside() && *keep {
-		fmt.Fprintln(os.Stderr, "vxlan: -keep needs root: without it the run is in a user namespace of its own, which ends with it")
+	if err := checkFlags(*keep, *clean, *draw); err != nil {
+		fmt.Fprintln(os.Stderr, "vxlan:", err)
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, *prefix, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "vxlan:", err)
-		os.Exit(1)
+	if *clean {
+		var errs []error
+		for _, n := range names(*prefix) {
+			if err := netnsx.Delete(n); err != nil && !errors.Is(err, netnsx.ErrNotFound) {
+				errs = append(errs, err)
+			}
+		}
+		exit(context.Background(), errors.Join(errs...))
 	}
+
+	// The first Ctrl-C (or SIGTERM) cancels ctx: the run stops, tears down and exits 130.
+	// A write to a closed pipe (output piped into head) fails instead of killing us.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	report, picture := io.Writer(os.Stdout), io.Writer(nil)
+	if *draw != "" {
+		report, picture = os.Stderr, os.Stdout // stdout carries only the picture
+	}
+	exit(ctx, run(ctx, report, picture, *prefix, *keep, *draw))
 }
 
-func run(w io.Writer, prefix string, keep bool) (err error) {
+// checkFlags refuses bad flags before anything is built.
+func checkFlags(keep, clean bool, draw string) error {
+	switch {
+	case draw != "" && draw != "dot" && draw != "mermaid":
+		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, draw)
+	case keep && clean:
+		return errors.New("-keep and -clean exclude each other")
+	case (keep || clean) && (userns.Inside() || !userns.Privileged()):
+		name := "-keep"
+		if clean {
+			name = "-clean"
+		}
+		return fmt.Errorf("%s needs root: without it a run lives in a user namespace of its own, "+
+			"which ends with it, so nothing stays behind and nothing kept by root is seen", name)
+	}
+	return nil
+}
+
+// exit ends the program: 130 when ctx was interrupted, 1 on err, else 0.
+func exit(ctx context.Context, err error) {
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "vxlan: interrupted")
+		os.Exit(130)
+	case errors.Is(err, netnsx.ErrExists):
+		fmt.Fprintf(os.Stderr, "vxlan: %v (left by -keep? remove it with -clean)\n", err)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "vxlan:", err)
+	default:
+		os.Exit(0)
+	}
+	os.Exit(1)
+}
+
+func names(prefix string) []string { return []string{prefix + "host1", prefix + "host2"} }
+
+// run builds, checks, reports to w and, unless keep, removes the topology; with draw
+// ("dot" or "mermaid") it also prints the picture to pic. It removes what it made on
+// every error path, and stops when ctx ends.
+func run(ctx context.Context, w, pic io.Writer, prefix string, keep bool, draw string) (err error) {
 	start := time.Now()
 	var hosts []*netnsx.NS
 	defer func() {
@@ -55,7 +121,7 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 			}
 		}
 	}()
-	for _, name := range []string{prefix + "host1", prefix + "host2"} {
+	for _, name := range names(prefix) {
 		h, err := netnsx.New(name)
 		if err != nil {
 			return err
@@ -90,15 +156,15 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 	built := time.Since(start)
 
 	// ping -c4 192.168.200.2 from host1 — here a TCP exchange over the overlay.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	l, err := echo.Serve(ctx, hosts[1], "192.168.200.2:8081")
+	l, err := serve(ctx, hosts[1], "192.168.200.2:8081")
 	if err != nil {
 		return err
 	}
 	defer l.Close()
 	msg := "hello from host1\n"
-	if err := echo.RoundTrip(ctx, hosts[0], "192.168.200.2:8081", []byte(msg)); err != nil {
+	if err := roundTrip(ctx, hosts[0], "192.168.200.2:8081", []byte(msg)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "built in %v: vxlan0 (VNI 42, UDP %d) on %s and %s, flooding to each other over eth0\n",
@@ -122,5 +188,78 @@ func run(w io.Writer, prefix string, keep bool) (err error) {
 		}
 	}
 	fmt.Fprintf(w, "host1 -> 192.168.200.2:8081 over VXLAN: %q echoed\n", msg)
+	if draw != "" {
+		if err := drawTo(pic, draw, hosts...); err != nil {
+			return err
+		}
+	}
+	if keep {
+		fmt.Fprintf(w, "kept; look with `ip netns exec %s bridge fdb show dev vxlan0`, remove with -clean\n", hosts[0].Name())
+	}
+	return nil
+}
+
+// drawTo prints the namespaces as a picture: format "dot" (Graphviz) or "mermaid".
+func drawTo(w io.Writer, format string, nss ...*netnsx.NS) error {
+	snap, err := netnsx.Inspect(nss...)
+	if err != nil {
+		return err
+	}
+	pic := snap.Mermaid()
+	if format == "dot" {
+		pic = snap.DOT()
+	}
+	_, err = io.WriteString(w, pic)
+	return err
+}
+
+// serve echoes every connection to addr inside ns until the listener is closed.
+func serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
+	l, err := ns.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return l, nil
+}
+
+// roundTrip sends msg from inside ns to addr and checks that the same bytes come back.
+func roundTrip(ctx context.Context, ns *netnsx.NS, addr string, msg []byte) error {
+	c, err := ns.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })() // ctx ends: unblock
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(msg)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		errc <- err
+	}()
+	got, err := io.ReadAll(c)
+	if werr := <-errc; werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return fmt.Errorf("echo from %s: %w", addr, err)
+	}
+	if string(got) != string(msg) {
+		return fmt.Errorf("%s echoed %d bytes, want the %d sent", addr, len(got), len(msg))
+	}
 	return nil
 }

@@ -1,15 +1,13 @@
-// Package cli holds what the example commands share: teardown that survives a closed
-// output pipe and a first Ctrl-C, and printing a topology as a picture.
+// Package cli holds what the repository's own commands (nstopo-overlay's demo) share:
+// teardown that survives a closed output pipe and a first Ctrl-C. The examples do not
+// use it: each carries its few lines inline, so that it can be copied out.
 package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/nstopo/nstopo/netnsx"
 )
 
 // Defer keeps teardown from being skipped: a write to a closed pipe (output piped into
@@ -26,21 +24,4 @@ func Defer() {
 		<-ch
 		os.Exit(130)
 	}()
-}
-
-// Draw prints the namespaces as a picture: format "dot" (Graphviz) or "mermaid".
-func Draw(w io.Writer, format string, nss ...*netnsx.NS) error {
-	if format != "dot" && format != "mermaid" {
-		return fmt.Errorf(`-draw must be "dot" or "mermaid", not %q`, format)
-	}
-	snap, err := netnsx.Inspect(nss...)
-	if err != nil {
-		return err
-	}
-	if format == "dot" {
-		_, err = fmt.Fprint(w, snap.DOT())
-	} else {
-		_, err = fmt.Fprint(w, snap.Mermaid())
-	}
-	return err
 }

@@ -1,5 +1,6 @@
 // Package echo is a TCP echo service inside a namespace and a client that checks the
-// echo: how the examples and netnsxtest prove that traffic crosses a topology.
+// echo: how netnsxtest and the tests prove that traffic crosses a topology (the
+// examples carry their own copy, a few lines, so that each can be copied out).
 package echo
 
 import (
