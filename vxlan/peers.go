@@ -25,7 +25,7 @@ type Changes struct {
 	Added, Replaced, Removed int
 }
 
-// Total is the number of requests sent.
+// Total is the number of changes the kernel made.
 func (c Changes) Total() int { return c.Added + c.Replaced + c.Removed }
 
 // peerSet is the validated desired state of a device.
