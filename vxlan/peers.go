@@ -56,7 +56,7 @@ func (d *Device) desire(peers []Peer) (*peerSet, error) {
 			}
 			continue
 		}
-		if err := unicastMAC(p.MAC); err != nil {
+		if err := check.UnicastMAC("MAC", p.MAC); err != nil {
 			return nil, fmt.Errorf("peer %d: %w", i, err)
 		}
 		mac := [6]byte(p.MAC)

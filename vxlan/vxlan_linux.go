@@ -237,7 +237,7 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 // to the device instead of flooding every port.
 func (d *Device) AddFDB(mac net.HardwareAddr, vtep netip.Addr) error {
 	o := op("add fdb", mac, "to")
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	if err := d.checkVTEP(vtep); err != nil {
@@ -264,7 +264,7 @@ func masterEntry(index int, mac net.HardwareAddr) rtnl.Neigh {
 // RemoveFDB removes the entries for mac that AddFDB made.
 func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
 	o := op("remove fdb", mac, "from")
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	return d.use(o, func(c *rtnl.Conn) error {
@@ -297,7 +297,7 @@ func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
 	if err := check.Unicast("IP", ip); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	return d.use(o, func(c *rtnl.Conn) error {
