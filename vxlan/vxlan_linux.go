@@ -22,6 +22,7 @@ func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
+	// AddLink checks this too, but the underlay's lookup comes first: refuse before it.
 	if m := cfg.Master; m != nil && ns != nil && !ns.SameNamespace(m.NS()) {
 		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
 	}
