@@ -197,6 +197,12 @@ func TestIntegrationCreateAllOrNothing(t *testing.T) {
 	br, err := bridge.Open(ns, "br0")
 	require.NoError(t, err)
 	require.NoError(t, br.Delete())
+	br, err = bridge.Create(ns, bridge.Config{Name: "br0"})
+	require.NoError(t, err)
+	l, err := ns.Link("br0")
+	require.NoError(t, err)
+	require.Same(t, l.NS(), br.NS(), "Create's link holds the handle given, as Link's does")
+	require.NoError(t, br.Delete())
 
 	// A real late failure: IPv6 is off in the namespace, so the second address fails
 	// after the bridge exists.
