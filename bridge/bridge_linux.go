@@ -3,43 +3,41 @@ package bridge
 import (
 	"fmt"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fdb"
+	"github.com/nstopo/nstopo/internal/kind"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a bridge in ns, adds its addresses and brings it up. If
-// any step fails, the bridge is removed.
+// Create creates a bridge in ns, up, and adds its addresses. If any step fails, the
+// bridge is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Bridge, error) {
 	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
-	var br *Bridge
-	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
-		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, HardwareAddr: cfg.HardwareAddr, Up: true, Kind: "bridge"}
-		if cfg.STP {
-			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_BR_STP_STATE, nl.Uint32Attr(1)))
-		}
-		if cfg.VLANFiltering {
-			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_BR_VLAN_FILTERING, nl.Uint8Attr(1)))
-		}
-		l, err := c.CreateLink("bridge.create", spec, cfg.Addrs)
-		if err != nil {
-			return err
-		}
-		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
-		return nil
-	})
+	l, err := ns.AddLink(spec(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("bridge: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
-	return br, nil
+	return &Bridge{l}, nil
+}
+
+// spec is a checked Config as netnsx adds it.
+type spec Config
+
+func (s spec) LinkSpec() (netnsx.LinkAttrs, kind.Info) {
+	k := kind.Info{Kind: "bridge"}
+	if s.STP {
+		k.Data = append(k.Data, kind.U32(unix.IFLA_BR_STP_STATE, 1))
+	}
+	if s.VLANFiltering {
+		k.Data = append(k.Data, kind.U8(unix.IFLA_BR_VLAN_FILTERING, 1))
+	}
+	return netnsx.LinkAttrs{Name: s.Name, MTU: s.MTU, HardwareAddr: s.HardwareAddr, Addrs: s.Addrs}, k
 }
 
 // Open returns the bridge called name in ns. A link that is not a bridge is
@@ -50,7 +48,7 @@ func Open(ns *netnsx.NS, name string) (*Bridge, error) {
 		return nil, fmt.Errorf("bridge: %s: %w", op, err)
 	}
 	var br *Bridge
-	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+	err := ns.Netlink(func(c *rtnl.Conn, _ int) error {
 		l, err := c.LinkByName(name)
 		if err != nil {
 			return err
@@ -58,7 +56,7 @@ func Open(ns *netnsx.NS, name string) (*Bridge, error) {
 		if l.Kind != "bridge" {
 			return errdefs.Invalid("%s is a %q link, not a bridge", name, l.Kind)
 		}
-		br = &Bridge{rtnl.NewLink(ns, l).(*netnsx.Link)}
+		br = &Bridge{ns.LinkOf(l)}
 		return nil
 	})
 	if err != nil {
@@ -82,13 +80,13 @@ func (b *Bridge) Attach(ports ...*netnsx.Link) error {
 			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
 				errdefs.Invalid("%s is a bridge, and a bridge cannot be a bridge port", p.Name()))
 		}
-		if !rtnl.SameNS(p.NS(), b.NS()) {
+		if !p.NS().SameNamespace(b.NS()) {
 			return fmt.Errorf("bridge: attach %s to %s: %w", p.Name(), b.Name(),
 				errdefs.Invalid("port is in namespace %s, the bridge in %s", p.NS(), b.NS()))
 		}
 	}
 	var failed *netnsx.Link
-	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) (err error) {
+	err := b.NS().Netlink(func(c *rtnl.Conn, _ int) (err error) {
 		// Every port is looked up before any is attached: a port already gone fails the
 		// call before it changes anything (attaching and detaching would leave the
 		// bridge with another MAC address).
@@ -137,11 +135,11 @@ func (b *Bridge) Ports() ([]*netnsx.Link, error) {
 		return nil, fmt.Errorf("bridge: ports: %w", errdefs.Invalid("nil bridge"))
 	}
 	var ports []*netnsx.Link
-	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) error {
+	err := b.NS().Netlink(func(c *rtnl.Conn, _ int) error {
 		ls, err := c.Links()
 		for _, l := range ls {
 			if l.Master == b.Index() {
-				ports = append(ports, rtnl.NewLink(b.NS(), l).(*netnsx.Link))
+				ports = append(ports, b.NS().LinkOf(l))
 			}
 		}
 		return err
@@ -158,14 +156,5 @@ func (b *Bridge) FDB() ([]netnsx.FDBEntry, error) {
 	if b == nil || b.Link == nil {
 		return nil, fmt.Errorf("bridge: fdb: %w", errdefs.Invalid("nil bridge"))
 	}
-	var out []netnsx.FDBEntry
-	err := rtnl.UseNS(b.NS(), func(c *rtnl.Conn, _ int) error {
-		var err error
-		out, err = fdb.List(c, func(n *rtnl.Neigh) bool { return n.Master == b.Index() || n.Index == b.Index() })
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bridge: fdb of %s: %w", b.Name(), errdefs.Kernel(err, ""))
-	}
-	return out, nil
+	return b.Link.FDB()
 }

@@ -160,8 +160,8 @@ func TestIntegrationAttach(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
+	defer failpoint.Set(func(op failpoint.Op) error {
+		t.Errorf("reached kernel call %s", op)
 		return errors.New("stop")
 	})()
 	for _, cfg := range []bridge.Config{
@@ -184,26 +184,32 @@ func TestCreateRefusesBadConfig(t *testing.T) {
 
 func TestIntegrationCreateAllOrNothing(t *testing.T) {
 	ns := netnsxtest.New(t)
-	for _, step := range []string{"bridge.create: link", "bridge.create: address"} {
-		injected := errors.New("injected at " + step)
-		restore := failpoint.Set(func(s string) error {
-			if s == step {
-				return injected
-			}
-			return nil
-		})
-		_, err := bridge.Create(ns, bridge.Config{Name: "br0", Addrs: []netip.Prefix{pfx("10.1.0.1/24")}})
-		restore()
+	// Every kernel call of Create fails in turn; none may leave the bridge behind.
+	calls, err := failpoint.Walk(func() error {
+		_, err := bridge.Create(ns, bridge.Config{Name: "br0", Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("10.2.0.1/24")}})
+		return err
+	}, func(n int, err, injected error) {
 		require.ErrorIs(t, err, injected)
-		require.NotContains(t, iptest.Links(t, ns.Name()), "br0", "left behind after %s failed", step)
-	}
+		require.NotContains(t, iptest.Links(t, ns.Name()), "br0", "left behind after call %d failed", n)
+	})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, calls, 3, "link and two addresses")
+	br, err := bridge.Open(ns, "br0")
+	require.NoError(t, err)
+	require.NoError(t, br.Delete())
+	br, err = bridge.Create(ns, bridge.Config{Name: "br0"})
+	require.NoError(t, err)
+	l, err := ns.Link("br0")
+	require.NoError(t, err)
+	require.Same(t, l.NS(), br.NS(), "Create's link holds the handle given, as Link's does")
+	require.NoError(t, br.Delete())
 
 	// A real late failure: IPv6 is off in the namespace, so the second address fails
 	// after the bridge exists.
 	require.NoError(t, ns.Do(func() error {
 		return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0o644)
 	}))
-	_, err := bridge.Create(ns, bridge.Config{Name: "br0", Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("fd00::1/64")}})
+	_, err = bridge.Create(ns, bridge.Config{Name: "br0", Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("fd00::1/64")}})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "fd00::1/64")
 	require.NotContains(t, iptest.Links(t, ns.Name()), "br0")

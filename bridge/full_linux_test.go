@@ -28,7 +28,7 @@ func fullBridge(t *testing.T, ns *netnsx.NS) *bridge.Bridge {
 	t.Helper()
 	br, err := bridge.Create(ns, bridge.Config{Name: "br0"})
 	require.NoError(t, err)
-	require.NoError(t, rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+	require.NoError(t, ns.Netlink(func(c *rtnl.Conn, _ int) error {
 		for i := 0; i < maxPorts; i += 2 {
 			spec := &rtnl.LinkSpec{Name: fmt.Sprintf("p%d", i), Kind: "veth", Master: br.Index(),
 				Peer: &rtnl.LinkSpec{Name: fmt.Sprintf("p%d", i+1)}}

@@ -1,6 +1,7 @@
 package fault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -157,8 +158,10 @@ func (d *LinkDown) Remove() error {
 		return fmt.Errorf("fault: up %s in %s: %w", d.link, d.link.NS(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
 	d.removed = true
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
 	for _, l := range append([]*netnsx.Link{d.link}, d.wait...) {
-		err := useNS(l.NS(), func(c *rtnl.Conn, _ int) error { return rtnl.WaitReady(c, l.Index(), readyTimeout) })
+		err := useNS(l.NS(), func(c *rtnl.Conn, _ int) error { return rtnl.WaitReady(ctx, c, l.Index()) })
 		if err != nil {
 			return fmt.Errorf("fault: wait for %s in %s: %w", l, l.NS(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 		}

@@ -37,10 +37,10 @@ func newIDToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// useNS is rtnl.UseNS typed: the namespace's netlink socket and file descriptor, held
-// open while fn runs. A nil ns is refused there, never taken for the host.
+// useNS runs fn with the namespace's netlink socket and file descriptor, held open
+// while fn runs. A nil ns is refused there, never taken for the host.
 func useNS(ns *netnsx.NS, fn func(c *rtnl.Conn, fd int) error) error {
-	return rtnl.UseNS(ns, fn)
+	return ns.Netlink(fn)
 }
 
 // withNFT runs fn with an nftables connection made inside ns.

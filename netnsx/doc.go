@@ -22,6 +22,12 @@
 // [NS.Run] are `ip netns exec`: the child also sees the namespace's own /sys and its
 // /etc/netns/NAME files; Do does not remount anything.
 //
+// Link kinds plug in the way rtnetlink's drivers do: the bridge, veth and vxlan
+// packages validate their Config, encode their kind's attributes as a [LinkSpec], and
+// call [NS.AddLink], which makes the link (and a veth's peer, in its own namespace) in
+// one request, attaches and addresses it, and removes it again if a step fails.
+// Forwarding entries are read and written on the [Link] ([Link.FDB], [Link.AddFDB]).
+//
 // Without root, call userns.Enter first in main (netnsxtest.Main in tests): it carries
 // the program into user, network and mount namespaces of its own, where all of this
 // works.

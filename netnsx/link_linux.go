@@ -1,10 +1,10 @@
 package netnsx
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -262,8 +262,10 @@ func (l *Link) Delete() error {
 
 // WaitReady waits until the kernel carries traffic on the link: operationally up and its
 // queueing attached. A veth that was just brought up drops packets until then.
-func (l *Link) WaitReady(timeout time.Duration) error {
-	return l.use("wait for", func(c *rtnl.Conn) error { return rtnl.WaitReady(c, l.index, timeout) })
+// It polls until ctx ends; the error then wraps unix.ETIMEDOUT for a deadline, or
+// ctx's error.
+func (l *Link) WaitReady(ctx context.Context) error {
+	return l.use("wait for", func(c *rtnl.Conn) error { return rtnl.WaitReady(ctx, c, l.index) })
 }
 
 // AddNeighbor adds or replaces a permanent neighbour (ARP or NDP) entry on the link, as

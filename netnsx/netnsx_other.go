@@ -45,9 +45,15 @@ func (l *Link) AddAddr(netip.Prefix) error { return errNotSupported("add address
 func (l *Link) SetMaster(*Link) error      { return errNotSupported("set master") }
 func (l *Link) SetMTU(int) error           { return errNotSupported("set mtu") }
 func (l *Link) Delete() error              { return errNotSupported("delete link") }
-func (l *Link) WaitReady(time.Duration) error {
+func (l *Link) WaitReady(context.Context) error {
 	return errNotSupported("wait for link")
 }
+func (ns *NS) AddLink(LinkSpec) (*Link, error) { return nil, errNotSupported("add link") }
+func (ns *NS) SameNamespace(other *NS) bool    { return ns != nil && ns == other }
+func (l *Link) FDB() ([]FDBEntry, error)       { return nil, errNotSupported("fdb") }
+func (l *Link) AddFDB(FDBEntry) error          { return errNotSupported("add fdb") }
+func (l *Link) AppendFDB(FDBEntry) error       { return errNotSupported("append fdb") }
+func (l *Link) DeleteFDB(FDBEntry) error       { return errNotSupported("delete fdb") }
 func (l *Link) AddNeighbor(netip.Addr, net.HardwareAddr) error {
 	return errNotSupported("add neighbor")
 }

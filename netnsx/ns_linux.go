@@ -13,7 +13,6 @@ import (
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/internal/privilege"
 	"github.com/nstopo/nstopo/internal/rtnl"
 )
@@ -120,21 +119,13 @@ func New(name string) (*NS, error) {
 }
 
 func create(name string) (_ *NS, err error) {
-	if err := failpoint.Step("netnsx.new: run dir"); err != nil {
-		return nil, err
-	}
 	if err := ensureRunDir(); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(runDir, name)
-	if err := failpoint.Step("netnsx.new: mount point"); err != nil {
-		return nil, err
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0)
-	if err != nil {
+	if err := createFile(path); err != nil {
 		return nil, fmt.Errorf("mount point %s: %w", path, errdefs.Kernel(err, runDirHint()))
 	}
-	_ = unix.Close(fd)
 	ns := newNS(name, path)
 	mounted := false
 	defer func() {
@@ -151,11 +142,8 @@ func create(name string) (_ *NS, err error) {
 			_ = os.Remove(path)
 		}
 	}()
-	err = onThread(func(int) (bool, error) { return true, unix.Unshare(unix.CLONE_NEWNET) }, func() error {
-		if err := failpoint.Step("netnsx.new: bind mount"); err != nil {
-			return err
-		}
-		if err := unix.Mount(threadNS, path, "none", unix.MS_BIND, ""); err != nil {
+	err = onThread(func(int) (bool, error) { return true, unshareNet() }, func() error {
+		if err := mount(threadNS, path, "none", unix.MS_BIND); err != nil {
 			return fmt.Errorf("bind mount: %w", err)
 		}
 		mounted = true
@@ -169,14 +157,8 @@ func create(name string) (_ *NS, err error) {
 			return err
 		}
 		ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
-		if err := failpoint.Step("netnsx.new: netlink"); err != nil {
-			return err
-		}
 		if ns.sys.conn, err = rtnl.Open(); err != nil {
 			return fmt.Errorf("netlink socket: %w", err)
-		}
-		if err := failpoint.Step("netnsx.new: lo up"); err != nil {
-			return err
 		}
 		up := true
 		if err := ns.sys.conn.LinkSet(1, rtnl.LinkChange{Up: &up}); err != nil { // lo is always index 1
@@ -209,7 +191,7 @@ func ensureRunDir() (err error) {
 		return fmt.Errorf("%s: %w", runDir, errdefs.Kernel(err, runDirHint()))
 	}
 	for bound := false; ; bound = true {
-		err := unix.Mount("", runDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		err := mount("", runDir, "none", unix.MS_SHARED|unix.MS_REC)
 		if err == nil {
 			return nil
 		}
@@ -217,7 +199,7 @@ func ensureRunDir() (err error) {
 			return fmt.Errorf("make %s shared: %w", runDir, errdefs.Kernel(err, runDirHint()))
 		}
 		// Not a mount point yet: make it one, then share it.
-		if err := unix.Mount(runDir, runDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := mount(runDir, runDir, "none", unix.MS_BIND|unix.MS_REC); err != nil {
 			return fmt.Errorf("bind %s: %w", runDir, errdefs.Kernel(err, runDirHint()))
 		}
 	}
@@ -455,22 +437,6 @@ func same(a, b *NS) bool {
 		return false
 	}
 	return a == b || (a.sys.dev == b.sys.dev && a.sys.ino == b.sys.ino)
-}
-
-func init() {
-	rtnl.UseNS = func(ns any, fn func(c *rtnl.Conn, fd int) error) error {
-		n, err := resolve(ns.(*NS))
-		if err != nil {
-			return err
-		}
-		return n.useRaw(fn)
-	}
-	rtnl.NewLink = func(ns any, l *rtnl.Link) any { return newLink(ns.(*NS), l) }
-	rtnl.LinkInfo = func(link any) (any, int, string) {
-		l := link.(*Link)
-		return l.ns, l.index, l.kind
-	}
-	rtnl.SameNS = func(a, b any) bool { return same(a.(*NS), b.(*NS)) }
 }
 
 // onThread runs fn on a fresh goroutine locked to its OS thread, after into has moved

@@ -315,25 +315,23 @@ func TestIntegrationCloseWhileInUse(t *testing.T) {
 // may remain.
 func TestIntegrationNewAllOrNothing(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
-	for _, step := range []string{"run dir", "mount point", "bind mount", "netlink", "lo up"} {
-		name := "nstopo-fault-" + netnsxtest.Name(0)
-		injected := errors.New("injected at " + step)
-		restore := failpoint.Set(func(s string) error {
-			if s == "netnsx.new: "+step {
-				return injected
-			}
-			return nil
-		})
+	name := "nstopo-fault-" + netnsxtest.Name(0)
+	calls, err := failpoint.Walk(func() error {
 		_, err := netnsx.New(name)
-		restore()
+		return err
+	}, func(n int, err, injected error) {
 		require.ErrorIs(t, err, injected)
-		require.NotContains(t, iptest.Netns(t), name, "after %s", step)
+		require.NotContains(t, iptest.Netns(t), name, "after call %d", n)
 		_, statErr := os.Stat(filepath.Join("/run/netns", name))
-		require.True(t, os.IsNotExist(statErr), "mount point left after %s", step)
+		require.True(t, os.IsNotExist(statErr), "mount point left after call %d", n)
 		mounts, err := os.ReadFile("/proc/self/mountinfo")
 		require.NoError(t, err)
-		require.NotContains(t, string(mounts), name, "mount left after %s", step)
-	}
+		require.NotContains(t, string(mounts), name, "mount left after call %d", n)
+	})
+	require.NoError(t, err)
+	require.NoError(t, netnsx.Delete(name))
+	// mount point, unshare, bind mount, socket, lo up (and /run/netns made shared once).
+	require.GreaterOrEqual(t, calls, 5)
 }
 
 func TestIntegrationDeleteAll(t *testing.T) {

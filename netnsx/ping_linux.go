@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
 )
 
@@ -100,8 +101,8 @@ func (ns *NS) PingStats(ctx context.Context, dst netip.Addr, count int, interval
 // target checks dst, and turns an interface name in its zone into that interface's
 // index in this namespace (see zoneIndex).
 func (ns *NS) target(dst netip.Addr) (netip.Addr, error) {
-	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || dst.Is4In6() {
-		return dst, errdefs.Invalid("destination %s is not a unicast address", dst)
+	if err := check.UnicastZone("destination", dst); err != nil {
+		return dst, err
 	}
 	index, err := ns.zoneIndex(dst.Zone())
 	if err != nil {

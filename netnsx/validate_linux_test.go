@@ -15,8 +15,8 @@ import (
 // noKernel fails the test if any constructor step is reached: bad input must be refused
 // before the first syscall.
 func noKernel(t *testing.T) {
-	t.Cleanup(failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
+	t.Cleanup(failpoint.Set(func(op failpoint.Op) error {
+		t.Errorf("reached kernel call %s", op)
 		return errors.New("stop")
 	}))
 }

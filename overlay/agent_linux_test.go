@@ -359,8 +359,9 @@ func TestIntegrationRetryFailedReconcile(t *testing.T) {
 	c.attach(a1, "c1")
 	var refusing atomic.Bool
 	refusing.Store(true)
-	defer failpoint.Set(func(step string) error {
-		if refusing.Load() && strings.HasPrefix(step, "vxlan.setpeers: ") {
+	// The kernel refuses every forwarding and neighbour change: a reconcile's requests.
+	defer failpoint.Set(func(op failpoint.Op) error {
+		if refusing.Load() && (op.Name == "RTM_NEWNEIGH" || op.Name == "RTM_DELNEIGH") {
 			return errors.New("refused by the test")
 		}
 		return nil

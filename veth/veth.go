@@ -50,7 +50,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	if c.A.Name == c.B.Name && sameNS(c.A.NS, c.B.NS) {
+	if c.A.Name == c.B.Name && c.A.NS.SameNamespace(c.B.NS) {
 		return errdefs.Invalid("A.Name and B.Name are both %q in one namespace", c.A.Name)
 	}
 	return check.MTU("MTU", c.MTU)

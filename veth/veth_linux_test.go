@@ -119,27 +119,26 @@ func TestIntegrationAllOrNothing(t *testing.T) {
 		A: veth.End{NS: c, Name: "eth0", Addrs: []netip.Prefix{pfx("10.0.0.2/24")}},
 		B: veth.End{NS: host, Name: "veth1", Addrs: []netip.Prefix{pfx("10.0.0.1/24")}, Master: br.Link},
 	}
-	steps := map[string]string{
-		"veth.create: link":    "injected",
-		"veth.create: peer":    "injected",
-		"veth.create: peer up": "set eth0 up",
-		"veth.create: address": "address 10.0.0.1/24 of veth1",
-		"veth.create: ready":   "wait for eth0",
-	}
-	for step, says := range steps {
-		restore := failpoint.Set(func(s string) error {
-			if s == step {
-				return errors.New("injected")
-			}
-			return nil
-		})
+	// The kernel calls of Create, in order; the last ones poll until both ends are ready.
+	says := []string{"injected", "address 10.0.0.1/24 of veth1", "set eth0 up", "address 10.0.0.2/24 of eth0", "link eth0"}
+	calls, err := failpoint.Walk(func() error {
 		_, err := veth.Create(cfg)
-		restore()
-		require.Error(t, err, step)
-		require.Contains(t, err.Error(), says, step)
-		require.NotContains(t, iptest.Links(t, c.Name()), "eth0", "after %s", step)
-		require.NotContains(t, iptest.Links(t, host.Name()), "veth1", "after %s", step)
-	}
+		return err
+	}, func(n int, err, injected error) {
+		want := "wait for"
+		if n <= len(says) {
+			want = says[n-1]
+		}
+		require.ErrorIs(t, err, injected, "call %d", n)
+		require.Contains(t, err.Error(), want, "call %d", n)
+		require.NotContains(t, iptest.Links(t, c.Name()), "eth0", "after call %d", n)
+		require.NotContains(t, iptest.Links(t, host.Name()), "veth1", "after call %d", n)
+	})
+	require.NoError(t, err)
+	require.Greater(t, calls, len(says))
+	l, err := host.Link("veth1")
+	require.NoError(t, err)
+	require.NoError(t, l.Delete())
 
 	// A real late failure: the master bridge vanishes between validation and use.
 	gone, err := bridge.Create(c, bridge.Config{Name: "gone"})
@@ -152,8 +151,8 @@ func TestIntegrationAllOrNothing(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
+	defer failpoint.Set(func(op failpoint.Op) error {
+		t.Errorf("reached kernel call %s", op)
 		return errors.New("stop")
 	})()
 	ok := veth.End{Name: "v0"}

@@ -13,7 +13,5 @@ func errNotSupported(op string) error {
 	return fmt.Errorf("veth: %s: veth pairs need Linux, not %s: %w", op, runtime.GOOS, netnsx.ErrNotSupported)
 }
 
-func sameNS(a, b *netnsx.NS) bool { return a == b }
-
 func Create(cfg Config) (*Pair, error) { return nil, errNotSupported("create") }
 func (p *Pair) Delete() error          { return errNotSupported("delete") }

@@ -24,8 +24,8 @@ func TestIntegrationRefusesMappedAddresses(t *testing.T) {
 	_, err := vxlan.Create(ns, vxlan.Config{Name: "eth0", VNI: 1}) // an underlay to name
 	require.NoError(t, err)
 
-	restore := failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
+	restore := failpoint.Set(func(op failpoint.Op) error {
+		t.Errorf("reached kernel call %s", op)
 		return errors.New("stop")
 	})
 	for _, cfg := range []vxlan.Config{

@@ -25,7 +25,7 @@ type Changes struct {
 	Added, Replaced, Removed int
 }
 
-// Total is the number of requests sent.
+// Total is the number of changes the kernel made.
 func (c Changes) Total() int { return c.Added + c.Replaced + c.Removed }
 
 // peerSet is the validated desired state of a device.
@@ -56,7 +56,7 @@ func (d *Device) desire(peers []Peer) (*peerSet, error) {
 			}
 			continue
 		}
-		if err := unicastMAC(p.MAC); err != nil {
+		if err := check.UnicastMAC("MAC", p.MAC); err != nil {
 			return nil, fmt.Errorf("peer %d: %w", i, err)
 		}
 		mac := [6]byte(p.MAC)

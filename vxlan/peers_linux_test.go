@@ -71,10 +71,16 @@ func sh(t *testing.T, ns *netnsx.NS, args ...string) {
 	iptest.Run(t, nil, "ip", append([]string{"netns", "exec", ns.Name()}, args...)...)
 }
 
-// countSteps counts the requests SetPeers sends until the returned function is called.
+// countSteps counts the changes SetPeers asks of the kernel until the returned
+// function is called.
 func countSteps() (n *int, restore func()) {
 	n = new(int)
-	return n, failpoint.Set(func(string) error { *n++; return nil })
+	return n, failpoint.Set(func(op failpoint.Op) error {
+		if op.Change() {
+			*n++
+		}
+		return nil
+	})
 }
 
 func TestIntegrationSetPeers(t *testing.T) {
@@ -186,9 +192,12 @@ func TestIntegrationSetPeersRefuses(t *testing.T) {
 	require.NoError(t, err)
 	before := stateOf(t, ns)
 
-	restore := failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
-		return errors.New("stop")
+	restore := failpoint.Set(func(op failpoint.Op) error {
+		if op.Change() {
+			t.Errorf("reached kernel call %s", op)
+			return errors.New("stop")
+		}
+		return nil
 	})
 	defer restore()
 	for _, tc := range []struct {
@@ -236,7 +245,10 @@ func TestIntegrationSetPeersInterrupted(t *testing.T) {
 	}
 	injected := errors.New("injected")
 	n := 0
-	restore := failpoint.Set(func(step string) error {
+	restore := failpoint.Set(func(op failpoint.Op) error {
+		if !op.Change() {
+			return nil
+		}
 		if n++; n == 6 {
 			return injected
 		}

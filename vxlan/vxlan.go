@@ -106,13 +106,6 @@ func (d *Device) checkVTEP(v netip.Addr) error {
 	return vtep(v, d.ipv6)
 }
 
-func unicastMAC(mac net.HardwareAddr) error {
-	if mac == nil {
-		return errdefs.Invalid("MAC is nil")
-	}
-	return check.MAC("MAC", mac)
-}
-
 // Device is a VXLAN device. It embeds its link.
 type Device struct {
 	*netnsx.Link

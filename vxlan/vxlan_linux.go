@@ -6,55 +6,64 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
-	"github.com/nstopo/nstopo/internal/fdb"
+	"github.com/nstopo/nstopo/internal/kind"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// Create creates a VXLAN device in ns, attaches it to its master, adds
-// its addresses and brings it up. If any step fails, the device is removed.
+// Create creates a VXLAN device in ns, up and attached to its master, and adds its
+// addresses. If any step fails, the device is removed.
 func Create(ns *netnsx.NS, cfg Config) (*Device, error) {
 	op := errdefs.Op("create", cfg.Name)
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
-	if m := cfg.Master; m != nil && !rtnl.SameNS(ns, m.NS()) {
+	// AddLink checks this too, but the underlay's lookup comes first: refuse before it.
+	if m := cfg.Master; m != nil && ns != nil && !ns.SameNamespace(m.NS()) {
 		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("Master %s is in namespace %s, not in %s", m.Name(), m.NS(), ns))
 	}
-	var dev *Device
-	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
-		spec := &rtnl.LinkSpec{Name: cfg.Name, MTU: cfg.MTU, HardwareAddr: cfg.HardwareAddr, Up: true, Kind: "vxlan", Data: data(&cfg)}
-		if cfg.Underlay != "" {
+	s := spec{cfg: &cfg}
+	if cfg.Underlay != "" {
+		err := ns.Netlink(func(c *rtnl.Conn, _ int) error {
 			u, err := c.LinkByName(cfg.Underlay)
-			if err != nil {
-				return fmt.Errorf("underlay %s: %w", cfg.Underlay, err)
+			if err == nil {
+				s.underlay = u.Index
 			}
-			spec.Data = append(spec.Data, nl.NewRtAttr(unix.IFLA_VXLAN_LINK, nl.Uint32Attr(uint32(u.Index))))
-		}
-		if cfg.Master != nil {
-			spec.Master = cfg.Master.Index()
-		}
-		l, err := c.CreateLink("vxlan.create", spec, cfg.Addrs)
-		if err != nil {
 			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("vxlan: %s: underlay %s: %w", op, cfg.Underlay, errdefs.Kernel(err, ""))
 		}
-		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: cfg.is6()}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vxlan: %s: %w", op, errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
-	return dev, nil
+	l, err := ns.AddLink(s)
+	if err != nil {
+		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
+	}
+	return &Device{Link: l, ipv6: cfg.is6()}, nil
+}
+
+// spec is a checked Config and its underlay's index, as netnsx adds it.
+type spec struct {
+	cfg      *Config
+	underlay int
+}
+
+func (s spec) LinkSpec() (netnsx.LinkAttrs, kind.Info) {
+	c := s.cfg
+	k := kind.Info{Kind: "vxlan", Data: data(c)}
+	if s.underlay != 0 {
+		k.Data = append(k.Data, kind.U32(unix.IFLA_VXLAN_LINK, uint32(s.underlay)))
+	}
+	return netnsx.LinkAttrs{Name: c.Name, MTU: c.MTU, HardwareAddr: c.HardwareAddr, Master: c.Master, Addrs: c.Addrs}, k
 }
 
 // data encodes the config as IFLA_INFO_DATA, every field explicit so that the kernel's
 // defaults never decide for us.
-func data(cfg *Config) []*nl.RtAttr {
+func data(cfg *Config) []kind.Attr {
 	learning := uint8(1)
 	if cfg.DisableLearning {
 		learning = 0
@@ -63,25 +72,25 @@ func data(cfg *Config) []*nl.RtAttr {
 	if port == 0 {
 		port = LinuxPort
 	}
-	attrs := []*nl.RtAttr{
-		nl.NewRtAttr(unix.IFLA_VXLAN_ID, nl.Uint32Attr(cfg.VNI)),
-		nl.NewRtAttr(unix.IFLA_VXLAN_PORT, nl.Uint16Attr(nl.Swap16(port))),
-		nl.NewRtAttr(unix.IFLA_VXLAN_LEARNING, nl.Uint8Attr(learning)),
-		nl.NewRtAttr(unix.IFLA_VXLAN_TTL, nl.Uint8Attr(cfg.TTL)),
+	attrs := []kind.Attr{
+		kind.U32(unix.IFLA_VXLAN_ID, cfg.VNI),
+		kind.BE16(unix.IFLA_VXLAN_PORT, port),
+		kind.U8(unix.IFLA_VXLAN_LEARNING, learning),
+		kind.U8(unix.IFLA_VXLAN_TTL, cfg.TTL),
 	}
 	if cfg.Proxy {
-		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_VXLAN_PROXY, nl.Uint8Attr(1)))
+		attrs = append(attrs, kind.U8(unix.IFLA_VXLAN_PROXY, 1))
 	}
 	if a := cfg.Local; a.IsValid() {
-		attrs = append(attrs, nl.NewRtAttr(pick(a, unix.IFLA_VXLAN_LOCAL, unix.IFLA_VXLAN_LOCAL6), a.AsSlice()))
+		attrs = append(attrs, kind.Attr{Type: pick(a, unix.IFLA_VXLAN_LOCAL, unix.IFLA_VXLAN_LOCAL6), Value: a.AsSlice()})
 	}
 	if a := cfg.Group; a.IsValid() {
-		attrs = append(attrs, nl.NewRtAttr(pick(a, unix.IFLA_VXLAN_GROUP, unix.IFLA_VXLAN_GROUP6), a.AsSlice()))
+		attrs = append(attrs, kind.Attr{Type: pick(a, unix.IFLA_VXLAN_GROUP, unix.IFLA_VXLAN_GROUP6), Value: a.AsSlice()})
 	}
 	return attrs
 }
 
-func pick(a netip.Addr, v4, v6 int) int {
+func pick(a netip.Addr, v4, v6 uint16) uint16 {
 	if a.Is4() {
 		return v4
 	}
@@ -96,7 +105,7 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 		return nil, fmt.Errorf("vxlan: %s: %w", op, err)
 	}
 	var dev *Device
-	err := rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+	err := ns.Netlink(func(c *rtnl.Conn, _ int) error {
 		l, err := c.LinkByName(name)
 		if err != nil {
 			return err
@@ -105,7 +114,7 @@ func Open(ns *netnsx.NS, name string) (*Device, error) {
 			return errdefs.Invalid("%s is a %q link, not a VXLAN device", name, l.Kind)
 		}
 		inf := rtnl.ParseVXLAN(l.Data)
-		dev = &Device{Link: rtnl.NewLink(ns, l).(*netnsx.Link), ipv6: inf.Local.Is6() || inf.Group.Is6()}
+		dev = &Device{Link: ns.LinkOf(l), ipv6: inf.Local.Is6() || inf.Group.Is6()}
 		return nil
 	})
 	if err != nil {
@@ -137,7 +146,7 @@ func (d *Device) use(op string, fn func(c *rtnl.Conn) error) error {
 	if d == nil || d.Link == nil {
 		return fmt.Errorf("vxlan: %s: %w", op, errdefs.Invalid("nil device"))
 	}
-	err := rtnl.UseNS(d.NS(), func(c *rtnl.Conn, _ int) error { return fn(c) })
+	err := d.NS().Netlink(func(c *rtnl.Conn, _ int) error { return fn(c) })
 	if err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", op, d.name(), errdefs.Kernel(err, "CAP_NET_ADMIN"))
 	}
@@ -229,7 +238,7 @@ func (d *Device) SetRemotes(vteps []netip.Addr) error {
 // to the device instead of flooding every port.
 func (d *Device) AddFDB(mac net.HardwareAddr, vtep netip.Addr) error {
 	o := op("add fdb", mac, "to")
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	if err := d.checkVTEP(vtep); err != nil {
@@ -256,7 +265,7 @@ func masterEntry(index int, mac net.HardwareAddr) rtnl.Neigh {
 // RemoveFDB removes the entries for mac that AddFDB made.
 func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
 	o := op("remove fdb", mac, "from")
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	return d.use(o, func(c *rtnl.Conn) error {
@@ -275,12 +284,10 @@ func (d *Device) RemoveFDB(mac net.HardwareAddr) error {
 // and learned ones, and, for a bridge port, the bridge's entries on it (Self false) — as
 // `bridge fdb show dev NAME` lists them.
 func (d *Device) FDB() ([]netnsx.FDBEntry, error) {
-	var out []netnsx.FDBEntry
-	err := d.use("fdb of", func(c *rtnl.Conn) (err error) {
-		out, err = fdb.List(c, func(n *rtnl.Neigh) bool { return n.Index == d.Index() })
-		return err
-	})
-	return out, err
+	if d == nil || d.Link == nil {
+		return nil, fmt.Errorf("vxlan: fdb of: %w", errdefs.Invalid("nil device"))
+	}
+	return d.Link.FDB()
 }
 
 // AddNeighbor adds a permanent neighbour entry on the device, as
@@ -291,7 +298,7 @@ func (d *Device) AddNeighbor(ip netip.Addr, mac net.HardwareAddr) error {
 	if err := check.Unicast("IP", ip); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
-	if err := unicastMAC(mac); err != nil {
+	if err := check.UnicastMAC("MAC", mac); err != nil {
 		return fmt.Errorf("vxlan: %s %s: %w", o, d.name(), err)
 	}
 	return d.use(o, func(c *rtnl.Conn) error {

@@ -133,19 +133,22 @@ func TestIntegrationCreateErrors(t *testing.T) {
 	_, err = vxlan.Create(ns, vxlan.Config{Name: "vxlan0", VNI: 2})
 	require.ErrorIs(t, err, netnsx.ErrExists)
 
-	for _, step := range []string{"vxlan.create: link", "vxlan.create: address"} {
-		injected := errors.New("injected")
-		restore := failpoint.Set(func(s string) error {
-			if s == step {
-				return injected
-			}
-			return nil
-		})
-		_, err := vxlan.Create(ns, vxlan.Config{Name: "vxlan1", VNI: 3, Addrs: []netip.Prefix{pfx("10.9.0.1/24")}})
-		restore()
+	// Every kernel call of Create fails in turn, the underlay's lookup first; none may
+	// leave the device behind.
+	_, err = bridge.Create(ns, bridge.Config{Name: "br0"})
+	require.NoError(t, err)
+	br, err := bridge.Open(ns, "br0")
+	require.NoError(t, err)
+	calls, err := failpoint.Walk(func() error {
+		_, err := vxlan.Create(ns, vxlan.Config{Name: "vxlan1", VNI: 3, Underlay: "vxlan0", Master: br.Link,
+			Addrs: []netip.Prefix{pfx("10.9.0.1/24"), pfx("10.9.1.1/24")}})
+		return err
+	}, func(n int, err, injected error) {
 		require.ErrorIs(t, err, injected)
-		require.NotContains(t, iptest.Links(t, ns.Name()), "vxlan1", "left behind after %s", step)
-	}
+		require.NotContains(t, iptest.Links(t, ns.Name()), "vxlan1", "left behind after call %d failed", n)
+	})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, calls, 4, "underlay, link and two addresses")
 }
 
 // TestIntegrationStaticOverlay is the Docker/Flannel way: no learning, no flooding;
@@ -298,8 +301,8 @@ func TestIntegrationSetRemotes(t *testing.T) {
 }
 
 func TestCreateRefusesBadConfig(t *testing.T) {
-	defer failpoint.Set(func(step string) error {
-		t.Errorf("reached kernel step %q", step)
+	defer failpoint.Set(func(op failpoint.Op) error {
+		t.Errorf("reached kernel call %s", op)
 		return errors.New("stop")
 	})()
 	for _, tc := range []struct {

@@ -60,26 +60,16 @@ func NSName(name string) error {
 }
 
 // Prefix checks an interface address: a valid prefix whose address is a usable unicast
-// address (not unspecified, not multicast, not an IPv4-mapped IPv6 address).
+// address, as Unicast says.
 func Prefix(field string, p netip.Prefix) error {
 	if !p.IsValid() {
 		return errdefs.Invalid("%s: invalid prefix", field)
 	}
-	a := p.Addr()
-	switch {
-	case a.Is4In6(): // first: netip's other tests look through it to the IPv4 address
-		return errdefs.Invalid("%s %s is an IPv4-mapped IPv6 address; use the IPv4 form", field, p)
-	case a.IsUnspecified():
-		return errdefs.Invalid("%s %s has the unspecified address", field, p)
-	case a.IsMulticast():
-		return errdefs.Invalid("%s %s has a multicast address", field, p)
-	case a.Zone() != "":
-		return errdefs.Invalid("%s %s has a zone", field, p)
-	}
-	return nil
+	return Unicast(field, p.Addr())
 }
 
-// Unicast checks a host address: a neighbour, a gateway, a VTEP.
+// Unicast checks a host address: a neighbour, a gateway, a VTEP, an interface's own.
+// It is the one unicast test of the module; Prefix and UnicastZone are built on it.
 func Unicast(field string, a netip.Addr) error {
 	if err := addr(field, a); err != nil {
 		return err
@@ -91,6 +81,20 @@ func Unicast(field string, a netip.Addr) error {
 		return errdefs.Invalid("%s %s is a multicast address", field, a)
 	}
 	return nil
+}
+
+// UnicastZone is Unicast for an address that may name its interface in a zone
+// (fe80::1%eth0), as a ping's destination does; the caller resolves the zone.
+func UnicastZone(field string, a netip.Addr) error {
+	return Unicast(field, a.WithZone(""))
+}
+
+// UnicastMAC is MAC for a field that needs an address: nil is refused.
+func UnicastMAC(field string, mac net.HardwareAddr) error {
+	if mac == nil {
+		return errdefs.Invalid("%s is nil", field)
+	}
+	return MAC(field, mac)
 }
 
 // Multicast checks a multicast group address.

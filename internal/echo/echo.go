@@ -10,13 +10,22 @@ import (
 	"io"
 	"net"
 	"time"
+)
 
-	"github.com/nstopo/nstopo/netnsx"
+// Listener and Dialer are what Serve and RoundTrip need of a namespace: a *netnsx.NS.
+// Interfaces, so that this internal package imports no public one.
+type (
+	Listener interface {
+		Listen(ctx context.Context, network, address string) (net.Listener, error)
+	}
+	Dialer interface {
+		Dial(ctx context.Context, network, address string) (net.Conn, error)
+	}
 )
 
 // Serve listens on addr inside ns and echoes every connection until the returned
 // listener is closed.
-func Serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error) {
+func Serve(ctx context.Context, ns Listener, addr string) (net.Listener, error) {
 	l, err := ns.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -39,7 +48,7 @@ func Serve(ctx context.Context, ns *netnsx.NS, addr string) (net.Listener, error
 
 // RoundTrip dials addr from inside ns, sends payload, and checks that exactly the same
 // bytes come back.
-func RoundTrip(ctx context.Context, ns *netnsx.NS, addr string, payload []byte) error {
+func RoundTrip(ctx context.Context, ns Dialer, addr string, payload []byte) error {
 	c, err := ns.Dial(ctx, "tcp", addr)
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/failpoint"
 )
 
 // ErrClosed is returned by every request on a closed Conn. It matters: a request built
@@ -42,6 +44,9 @@ type Conn struct {
 // Open opens a socket in the calling thread's network namespace. Callers that want
 // another namespace run it on a thread locked inside that namespace.
 func Open() (*Conn, error) {
+	if err := failpoint.Check(failpoint.Op{Name: "socket", Object: "NETLINK_ROUTE"}); err != nil {
+		return nil, err
+	}
 	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, err
@@ -90,6 +95,10 @@ func (c *Conn) exec(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	// Every request passes here, so a test can fail any step of any constructor.
+	if err := failpoint.Check(failpoint.Op{Name: msgName(req.Type)}); err != nil {
+		return nil, err
+	}
 	req.Seq = c.seq.Add(1)
 	if err := s.Send(req); err != nil {
 		return nil, err
@@ -135,6 +144,23 @@ func (c *Conn) exec(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
 			}
 		}
 	}
+}
+
+var msgNames = map[uint16]string{
+	unix.RTM_NEWLINK: "RTM_NEWLINK", unix.RTM_DELLINK: "RTM_DELLINK", unix.RTM_GETLINK: "RTM_GETLINK",
+	unix.RTM_NEWADDR: "RTM_NEWADDR", unix.RTM_DELADDR: "RTM_DELADDR", unix.RTM_GETADDR: "RTM_GETADDR",
+	unix.RTM_NEWROUTE: "RTM_NEWROUTE", unix.RTM_DELROUTE: "RTM_DELROUTE", unix.RTM_GETROUTE: "RTM_GETROUTE",
+	unix.RTM_NEWNEIGH: "RTM_NEWNEIGH", unix.RTM_DELNEIGH: "RTM_DELNEIGH", unix.RTM_GETNEIGH: "RTM_GETNEIGH",
+	unix.RTM_NEWQDISC: "RTM_NEWQDISC", unix.RTM_DELQDISC: "RTM_DELQDISC", unix.RTM_GETQDISC: "RTM_GETQDISC",
+	unix.RTM_GETNSID: "RTM_GETNSID",
+}
+
+// msgName names a request's message type for failpoint.
+func msgName(t uint16) string {
+	if s, ok := msgNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("RTM_%d", t)
 }
 
 // verdict decodes an NLMSG_ERROR (errno 0: the ACK) or NLMSG_DONE message, annotating

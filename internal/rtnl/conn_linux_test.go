@@ -18,7 +18,7 @@ import (
 // must fail, and leave nothing unread on the socket.
 func TestIntegrationVerdictAfterEcho(t *testing.T) {
 	ns := netnsxtest.New(t)
-	require.NoError(t, rtnl.UseNS(ns, func(c *rtnl.Conn, _ int) error {
+	require.NoError(t, ns.Netlink(func(c *rtnl.Conn, _ int) error {
 		br, err := c.LinkAdd(&rtnl.LinkSpec{Name: "br0", Kind: "bridge"})
 		require.NoError(t, err)
 		pending, err := rtnl.Pending(c)
@@ -26,7 +26,7 @@ func TestIntegrationVerdictAfterEcho(t *testing.T) {
 		assert.False(t, pending, "a successful add leaves its ACK unread")
 		require.NoError(t, c.LinkDel(br.Index))
 
-		l, err := c.CreateLink("test", &rtnl.LinkSpec{Name: "br1", Kind: "bridge", Master: br.Index}, nil)
+		l, err := c.LinkAdd(&rtnl.LinkSpec{Name: "br1", Kind: "bridge", Master: br.Index})
 		require.ErrorIs(t, err, unix.EINVAL, "the kernel refuses a master that is gone")
 		require.Nil(t, l)
 		pending, err = rtnl.Pending(c)

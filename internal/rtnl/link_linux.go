@@ -1,15 +1,14 @@
 package rtnl
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
-
-	"github.com/nstopo/nstopo/internal/failpoint"
 )
 
 // Link is what nstopo reads of an RTM_NEWLINK message.
@@ -243,9 +242,8 @@ func linkDelRequest(index int) *nl.NetlinkRequest {
 	return newRequest(unix.RTM_DELLINK, unix.NLM_F_ACK, msg)
 }
 
-// WaitReady polls the link until Ready, backing off from 50µs to 5ms.
-func WaitReady(c *Conn, index int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// WaitReady polls the link until Ready, backing off from 50µs to 5ms, until ctx ends.
+func WaitReady(ctx context.Context, c *Conn, index int) error {
 	for pause := 50 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
 		l, err := c.LinkByIndex(index)
 		if err != nil {
@@ -257,35 +255,18 @@ func WaitReady(c *Conn, index int, timeout time.Duration) error {
 		if !l.Up() {
 			return fmt.Errorf("link %s is down: %w", l.Name, unix.ENETDOWN)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("link %s not ready after %v (operstate %d, qdisc %q): %w", l.Name, timeout, l.OperState, l.Qdisc, unix.ETIMEDOUT)
-		}
-		time.Sleep(pause)
-	}
-}
-
-// CreateLink creates the link in one request and adds its addresses; if an address
-// fails, it deletes the link, so the caller gets all or nothing. op names the failpoint
-// steps ("bridge.create: link", "bridge.create: address").
-func (c *Conn) CreateLink(op string, spec *LinkSpec, addrs []netip.Prefix) (*Link, error) {
-	if err := failpoint.Step(op + ": link"); err != nil {
-		return nil, err
-	}
-	l, err := c.LinkAdd(spec)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range addrs {
-		err = failpoint.Step(op + ": address")
-		if err == nil {
-			err = c.AddrAdd(l.Index, p)
-		}
-		if err != nil {
-			_ = c.LinkDel(l.Index)
-			return nil, fmt.Errorf("address %s: %w", p, err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			err := ctx.Err()
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = unix.ETIMEDOUT // the sentinels know an errno, not a context error
+			}
+			return fmt.Errorf("link %s not ready (operstate %d, qdisc %q): %w", l.Name, l.OperState, l.Qdisc, err)
+		case <-t.C:
 		}
 	}
-	return l, nil
 }
 
 // NSID returns the id this namespace gives the namespace behind fd (the
