@@ -29,10 +29,15 @@ type Config struct {
 	Port     uint16     // UDP destination port; 0: LinuxPort 8472, as `dstport 0`
 
 	DisableLearning bool // false: learn remote MACs from received packets, as ip does
-	Proxy           bool // answer ARP and neighbour solicitations from the neighbour table
-	TTL             uint8
-	MTU             int              // 0: derived by the kernel from the underlay
-	HardwareAddr    net.HardwareAddr // nil: the kernel picks a random one
+	// Proxy answers ARP and neighbour solicitations locally from the device's neighbour
+	// entries (AddNeighbor, SetPeers), as Docker's overlay does; false, as ip's
+	// default: they go out over VXLAN like any other broadcast.
+	Proxy bool
+	// TTL of the outer IP header; 0, as ip's default: the route's hop limit (64
+	// unless set), and 1 towards a multicast Group.
+	TTL          uint8
+	MTU          int              // 0: derived by the kernel from the underlay
+	HardwareAddr net.HardwareAddr // nil: the kernel picks a random one
 
 	Addrs  []netip.Prefix // added after creation
 	Master *netnsx.Link   // a bridge in the same namespace to attach to; nil: none

@@ -25,7 +25,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nstopo/nstopo/internal/bench"
 	"github.com/nstopo/nstopo/netnsx"
 )
 
@@ -136,7 +135,7 @@ func median(rs []result) result {
 func nstopo(workers int) func(n int, prefix string) (result, error) {
 	return func(n int, prefix string) (result, error) {
 		start := time.Now()
-		s, err := bench.BuildStar(prefix, n, workers)
+		s, err := BuildStar(prefix, n, workers)
 		if err != nil {
 			return result{}, err
 		}
@@ -148,7 +147,7 @@ func nstopo(workers int) func(n int, prefix string) (result, error) {
 
 func floor(n int, prefix string) (result, error) {
 	start := time.Now()
-	s, err := bench.BuildFloor(prefix, n)
+	s, err := BuildFloor(prefix, n)
 	if err != nil {
 		return result{}, err
 	}
@@ -187,7 +186,7 @@ func cleanup(prefix string) {
 func rss(n int) int {
 	prefix := fmt.Sprintf("rss%d-", os.Getpid())
 	defer cleanup(prefix)
-	s, err := bench.BuildStar(prefix, n, 1)
+	s, err := BuildStar(prefix, n, 1)
 	if err == nil {
 		err = s.Teardown()
 	}
@@ -209,7 +208,7 @@ func grow(n int, pause time.Duration) error {
 	for _, noIPv6 := range []bool{false, true} {
 		time.Sleep(pause)
 		prefix := fmt.Sprintf("grow%d-", os.Getpid())
-		batches, err := bench.Growth(prefix, n, batch, noIPv6)
+		batches, err := Growth(prefix, n, batch, noIPv6)
 		cleanup(prefix)
 		if err != nil {
 			return err
