@@ -1,7 +1,6 @@
 package overlay
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"github.com/nstopo/nstopo/internal/iptest"
 	"github.com/nstopo/nstopo/netnsx"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
+	"github.com/nstopo/nstopo/overlay/internal/etcdtest"
 	"github.com/nstopo/nstopo/veth"
 )
 
@@ -61,31 +61,13 @@ func startEtcd(t *testing.T) *clientv3.Client {
 	return c
 }
 
-// syncBuffer is a log destination the agents' goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // cluster is an underlay switch and the hosts plugged into it, sharing one etcd.
 type cluster struct {
 	t      *testing.T
 	etcd   *clientv3.Client
 	prefix string
 	sw     *bridge.Bridge
-	log    *syncBuffer
+	log    *etcdtest.Buffer
 	// client is how a host's agent reaches etcd; nil: through etcd, from the test's
 	// own namespace.
 	client func(host *netnsx.NS) *clientv3.Client
@@ -95,7 +77,7 @@ func newCluster(t *testing.T) *cluster {
 	underlay := netnsxtest.New(t, "underlay")
 	sw, err := bridge.Create(underlay, bridge.Config{Name: "sw0"})
 	require.NoError(t, err)
-	c := &cluster{t: t, etcd: startEtcd(t), prefix: "/test/" + netnsxtest.Name(0) + "/", sw: sw, log: &syncBuffer{}}
+	c := &cluster{t: t, etcd: startEtcd(t), prefix: "/test/" + netnsxtest.Name(0) + "/", sw: sw, log: &etcdtest.Buffer{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, CreateNetwork(ctx, c.etcd, c.prefix, Network{Name: "net1", VNI: 4096, Subnet: netip.MustParsePrefix("10.200.0.0/24")}))

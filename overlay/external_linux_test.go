@@ -35,7 +35,7 @@ func newExternalCluster(t *testing.T) (*cluster, *etcdtest.Cluster) {
 	})
 	require.NoError(t, err)
 	ec := etcdtest.Start(t, etcdNS, etcdAddr, 3)
-	c := &cluster{t: t, etcd: ec.Client(t, etcdNS), prefix: "/test/" + netnsxtest.Name(0) + "/", sw: sw, log: &syncBuffer{},
+	c := &cluster{t: t, etcd: ec.Client(t, etcdNS), prefix: "/test/" + netnsxtest.Name(0) + "/", sw: sw, log: &etcdtest.Buffer{},
 		client: func(host *netnsx.NS) *clientv3.Client { return ec.Client(t, host) }}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,7 +82,7 @@ func TestIntegrationDemoExternalCluster(t *testing.T) {
 	if err != nil {
 		t.Skipf("no etcdctl (Debian: apt-get install etcd-client): %v", err)
 	}
-	var watched syncBuffer
+	var watched etcdtest.Buffer
 	watch := exec.Command(etcdctl, "--endpoints", urls, "watch", "--prefix", "")
 	watch.Stdout, watch.Stderr = &watched, &watched
 	require.NoError(t, ns.Start(watch))
@@ -145,7 +144,7 @@ func TestIntegrationCommands(t *testing.T) {
 	etcd := []string{"-etcd", ec.URLs()[0], "-prefix", "/cmdtest/"}
 	run := func(args ...string) (string, error) {
 		cmd := command(args...)
-		var b syncBuffer
+		var b etcdtest.Buffer
 		cmd.Stdout, cmd.Stderr = &b, &b
 		err := ns.Run(cmd)
 		return b.String(), err
@@ -157,7 +156,7 @@ func TestIntegrationCommands(t *testing.T) {
 	require.Contains(t, out, "VNI 77 is network blue's")
 
 	socket := filepath.Join(t.TempDir(), "agent.sock")
-	var agentLog syncBuffer
+	var agentLog etcdtest.Buffer
 	agent := command(append([]string{"agent", "-host", "hostA", "-vtep", "10.0.0.1", "-socket", socket, "-ttl", "2s"}, etcd...)...)
 	agent.Stdout, agent.Stderr = &agentLog, &agentLog
 	require.NoError(t, ns.Start(agent))
@@ -215,7 +214,7 @@ func TestIntegrationAgentUnreachableEtcd(t *testing.T) {
 	ns := netnsxtest.New(t, "host")
 	socket := filepath.Join(t.TempDir(), "agent.sock")
 	cmd := command("agent", "-etcd", "http://127.0.0.1:9", "-dial-timeout", "1s", "-host", "h1", "-vtep", "10.0.0.1", "-socket", socket)
-	var b syncBuffer
+	var b etcdtest.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	start := time.Now()
 	err := ns.Run(cmd)
@@ -233,23 +232,6 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Mistakes on the command line are named, with exit status 2, before anything runs;

@@ -41,7 +41,7 @@ type Member struct {
 	ClientURL string
 	PeerURL   string
 	dir       string
-	log       syncBuffer
+	log       Buffer
 	cmd       *exec.Cmd
 	done      chan struct{}
 }
@@ -218,18 +218,20 @@ func (c *Cluster) Leader(cl *clientv3.Client) int {
 	return -1
 }
 
-type syncBuffer struct {
+// Buffer collects output that several goroutines or processes write at once: logs,
+// a child's stdout and stderr.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
