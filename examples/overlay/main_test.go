@@ -29,12 +29,60 @@ func TestIntegrationOverlay(t *testing.T) {
 	require.Contains(t, pic.String(), `style=dotted, color=blue, tooltip="VNI 4096"`, "-draw dot prints the picture")
 	require.NotContains(t, out.String(), "style=dotted", "the picture goes apart from the report")
 	require.NotContains(t, out.String(), "FAIL")
+	require.Contains(t, out.String(), "containers reached: 6 of 6")
 	require.Contains(t, out.String(), fmt.Sprintf("%8s %6s %6s", "host3", "5", "5"))
 	requireGone(t, prefix)
 }
 
+// TestIntegrationOverlaySampled runs 10 hosts × 10 containers, past the 32 containers
+// whose pairs are all checked: a sample of 245 pairs reaches every container.
+func TestIntegrationOverlaySampled(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	prefix := netnsxtest.Name(0) + "-"
+	var out strings.Builder
+	err := run(context.Background(), &out, nil, options{prefix: prefix, hosts: 10, containers: 10, bulk: 1 << 20, check: true})
+	require.NoError(t, err, out.String())
+	require.Contains(t, out.String(), "checked 245 ordered pairs (a sample of the 9900:")
+	require.Contains(t, out.String(), "containers reached: 100 of 100")
+	require.Contains(t, out.String(), "reachability (containers that reached each one, checked):")
+	require.NotContains(t, out.String(), "pairs (row reaches column)", "no full matrix for a sample")
+	requireGone(t, prefix)
+}
+
+// TestSample: all pairs up to 32 containers; past that every container is reached
+// from another host, every two hosts meet, and no pair is checked twice.
+func TestSample(t *testing.T) {
+	for _, tc := range []struct{ hosts, containers, want int }{
+		{3, 2, 30}, {1, 32, 32 * 31}, {4, 8, 32 * 31},
+		{1, 33, 33 + randomPairs}, {10, 10, 100 + 45 + randomPairs}, {100, 100, 10000 + 4950 + randomPairs},
+	} {
+		n := tc.hosts * tc.containers
+		pairs := sample(tc.hosts, tc.containers)
+		require.Len(t, pairs, tc.want, "%d × %d", tc.hosts, tc.containers)
+		seen := make(map[pair]bool)
+		fromOther := make([]bool, n)
+		met := make(map[[2]int]bool)
+		for _, p := range pairs {
+			require.False(t, seen[p], "%v twice", p)
+			seen[p] = true
+			require.NotEqual(t, p.from, p.to)
+			a, b := p.from/tc.containers, p.to/tc.containers
+			if a != b || tc.hosts == 1 {
+				fromOther[p.to] = true
+			}
+			if a != b {
+				met[[2]int{min(a, b), max(a, b)}] = true
+			}
+		}
+		require.NotContains(t, fromOther, false, "%d × %d: a container not reached from another host", tc.hosts, tc.containers)
+		require.Len(t, met, tc.hosts*(tc.hosts-1)/2, "%d × %d: every two hosts", tc.hosts, tc.containers)
+	}
+}
+
 // TestIntegrationOverlayKept checks the kept topology with ip and bridge: the VXLAN
-// device on each host, its full mesh of remotes, and the MTUs.
+// device on each host, its full mesh of remotes, the static FDB and permanent
+// neighbour entries for every remote container on it, none in the containers, and
+// the MTUs.
 func TestIntegrationOverlayKept(t *testing.T) {
 	netnsxtest.RequirePrivileged(t)
 	prefix := netnsxtest.Name(0) + "-"
@@ -51,14 +99,40 @@ func TestIntegrationOverlayKept(t *testing.T) {
 		require.Equal(t, "br0", vx.Master)
 		require.Equal(t, overlayMTU, vx.MTU)
 		require.Equal(t, overlayMTU, links["br0"].MTU)
+		require.Equal(t, false, vx.Linkinfo.InfoData["learning"])
+		require.Equal(t, true, vx.Linkinfo.InfoData["proxy"])
 		var remotes []string
+		fdb := make(map[string]string) // remote container MAC → VTEP
 		for _, e := range iptest.FDBs(t, host) {
-			if e.Dev == "vxlan0" && e.MAC == "00:00:00:00:00:00" {
+			switch {
+			case e.Dev != "vxlan0" || e.Master != "":
+			case e.MAC == "00:00:00:00:00:00":
 				remotes = append(remotes, e.Dst)
+			case e.State == "permanent":
+				fdb[e.MAC] = e.Dst
 			}
 		}
 		require.Len(t, remotes, 2, "a full mesh: every other host")
 		require.NotContains(t, remotes, fmt.Sprintf("10.0.0.%d", i))
+		var neigh []struct {
+			Dst    string   `json:"dst"`
+			Lladdr string   `json:"lladdr"`
+			State  []string `json:"state"`
+		}
+		iptest.Run(t, &neigh, "ip", "-n", host, "-j", "neigh", "show", "dev", "vxlan0", "nud", "permanent")
+		require.Len(t, neigh, 4, "every remote container")
+		require.Len(t, fdb, 4, "every remote container")
+		for _, n := range neigh {
+			var h, c int
+			_, err := fmt.Sscanf(n.Dst, "10.200.%d.%d", &h, &c)
+			require.NoError(t, err)
+			require.NotEqual(t, i, h, "only remote containers")
+			require.Equal(t, fmt.Sprintf("02:42:0a:c8:%02x:%02x", h, c), n.Lladdr)
+			require.Equal(t, fmt.Sprintf("10.0.0.%d", h), fdb[n.Lladdr], "%s behind its host", n.Lladdr)
+		}
+		var inside []any
+		iptest.Run(t, &inside, "ip", "-n", fmt.Sprintf("%sh%dc1", prefix, i), "-j", "neigh", "show", "nud", "permanent")
+		require.Empty(t, inside, "no ARP entries written into a container")
 		c := iptest.Links(t, fmt.Sprintf("%sh%dc1", prefix, i))["eth0"]
 		require.Equal(t, overlayMTU, c.MTU)
 		require.Equal(t, fmt.Sprintf("02:42:0a:c8:%02x:01", i), c.Address)
