@@ -35,16 +35,13 @@ def links(prefix):
     return [x for x in os.listdir("/sys/class/net") if x.startswith(prefix)]
 
 
-def build(n, prefix):
-    net = Mininet(topo=None, switch=LinuxBridge, controller=None, build=False,
-                  autoSetMacs=False, autoStaticArp=False, waitConnected=False)
+def build(net, n, prefix):
     sw = net.addSwitch(prefix + "s", dpid="1")
     for i in range(1, n + 1):
         h = net.addHost("%sh%d" % (prefix, i), ip=addr(i) + "/16")
         net.addLink(h, sw, intfName1="eth0", intfName2="%ss%d" % (prefix, i))  # LinuxBridge enslaves names containing its own
     net.build()
     net.start()
-    return net
 
 
 def check(net, n, prefix):
@@ -88,10 +85,12 @@ def main():
     if links(prefix):
         raise SystemExit("mininet-star: links with prefix %r exist already" % prefix)
     setLogLevel("error")
-    net, pids, done = None, [], False
+    pids, done = [], False
+    t0 = time.monotonic()
+    net = Mininet(topo=None, switch=LinuxBridge, controller=None, build=False,
+                  autoSetMacs=False, autoStaticArp=False, waitConnected=False)
     try:
-        t0 = time.monotonic()
-        net = build(n, prefix)
+        build(net, n, prefix)
         t1 = time.monotonic()
         what, pids = check(net, n, prefix)
         print("mininet star n=%d check: %s" % (n, what), flush=True)
@@ -100,7 +99,7 @@ def main():
         t3 = time.monotonic()
         done = True
     finally:
-        if not done and net is not None:  # a failed build or check: stop what was made
+        if not done:  # a failed or interrupted build or check: stop what was made
             net.stop()
     time.sleep(0.2)  # the shells exit after their hangup
     left = links(prefix)
