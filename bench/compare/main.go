@@ -1,12 +1,15 @@
 //go:build linux
 
-// Command compare builds the same star three ways in one interleaved run — the
+// Command compare builds the same star several ways in one interleaved run — the
 // article's `ip` steps (bench/iproute2-star.sh), raw vishvananda/netlink calls (the
-// floor) and nstopo, with one and with two goroutines — and prints the median build and
-// teardown times and their ratios. Run it as root from the repository's root:
+// floor), nstopo with one and with two goroutines, and the peers Mininet and pyroute2
+// (bench/mininet-star.py, bench/pyroute2-star.py; asked for by name, skipped when not
+// installed) — and prints the median build and teardown times and their ratios against
+// nstopo. Run it as root from the repository's root:
 //
 //	go run ./bench/compare                       # N = 10 and 100, 5 rounds
 //	go run ./bench/compare -n 10,100,1000 -iproute2-max 100
+//	go run ./bench/compare -n 100 -methods iproute2,floor,nstopo,mininet,pyroute2,pyroute2-pushns
 //
 // Each round runs every method once, in a rotating order, with a pause before each
 // build so that the kernel has freed the namespaces of the one before.
@@ -41,7 +44,10 @@ func main() {
 	script := flag.String("script", "bench/iproute2-star.sh", "the iproute2 script")
 	ipMax := flag.Int("iproute2-max", 100, "largest N to run the iproute2 script for (it takes ~0.1 s a node)")
 	pause := flag.Duration("pause", time.Second, "pause before each build, for the kernel to free the last one")
-	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated")
+	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated; the peers mininet, pyroute2 and pyroute2-pushns run only when named")
+	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's mininet and python3-pyroute2")
+	peersDir := flag.String("peers-dir", "bench", "the directory of mininet-star.py and pyroute2-star.py")
+	peersMax := flag.Int("peers-max", 1000, "largest N to run the peers (mininet, pyroute2, pyroute2-pushns) for")
 	growth := flag.Int("growth", 0, "instead: attach this many veth pairs to one bridge, with IPv6 on and off, and print the cost per pair as it grows")
 	rssChild := flag.Int("rss-child", 0, "internal: build a star of this size with nstopo and print the peak RSS")
 	flag.Parse()
@@ -55,13 +61,17 @@ func main() {
 		}
 		return
 	}
-	if err := run(*sizes, *rounds, *script, *ipMax, *pause, strings.Split(*only, ",")); err != nil {
+	pm, skipped := peerMethods(*python, *peersDir, strings.Split(*only, ","))
+	for _, s := range skipped {
+		fmt.Println(s)
+	}
+	if err := run(*sizes, *rounds, *script, *ipMax, *peersMax, *pause, strings.Split(*only, ","), pm); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes string, rounds int, script string, ipMax int, pause time.Duration, only []string) error {
+func run(sizes string, rounds int, script string, ipMax, peersMax int, pause time.Duration, only []string, peers []method) error {
 	var methods []method
 	for _, m := range []method{
 		{"iproute2", func(n int, prefix string) (result, error) { return iproute2(script, n, prefix) }},
@@ -73,7 +83,11 @@ func run(sizes string, rounds int, script string, ipMax int, pause time.Duration
 			methods = append(methods, m)
 		}
 	}
-	fmt.Printf("%-6s %-10s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
+	methods = append(methods, peers...)
+	capped := func(m string, n int) bool {
+		return m == "iproute2" && n > ipMax || slices.ContainsFunc(peers, func(p method) bool { return p.name == m }) && n > peersMax
+	}
+	fmt.Printf("%-6s %-16s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 60000 {
@@ -83,7 +97,7 @@ func run(sizes string, rounds int, script string, ipMax int, pause time.Duration
 		for r := 0; r < rounds; r++ {
 			for k := range methods {
 				m := methods[(k+r)%len(methods)] // rotate who goes first
-				if m.name == "iproute2" && n > ipMax {
+				if capped(m.name, n) {
 					continue
 				}
 				time.Sleep(pause)
@@ -103,18 +117,22 @@ func run(sizes string, rounds int, script string, ipMax int, pause time.Duration
 				continue
 			}
 			med[m.name] = median(rs)
-			fmt.Printf("%-6d %-10s %12v %12v %14v %16d\n", n, m.name, med[m.name].build.Round(time.Microsecond),
+			fmt.Printf("%-6d %-16s %12v %12v %14v %16d\n", n, m.name, med[m.name].build.Round(time.Microsecond),
 				med[m.name].teardown.Round(time.Microsecond), (med[m.name].build / time.Duration(n)).Round(time.Microsecond), len(rs))
 		}
 		ns, fl := med["nstopo"], med["floor"]
-		if ns.build == 0 || fl.build == 0 {
+		if ns.build == 0 {
 			continue
 		}
-		if ip, ok := med["iproute2"]; ok {
-			fmt.Printf("N=%d: iproute2/nstopo build %.1fx, teardown %.1fx\n", n, ratio(ip.build, ns.build), ratio(ip.teardown, ns.teardown))
+		for _, m := range methods { // every method against nstopo, from this run
+			if r, ok := med[m.name]; ok && m.name != "nstopo" {
+				fmt.Printf("N=%d: %s/nstopo build %.2fx, teardown %.2fx\n", n, m.name, ratio(r.build, ns.build), ratio(r.teardown, ns.teardown))
+			}
 		}
-		fmt.Printf("N=%d: nstopo/floor build %.2fx, teardown %.2fx; nstopo 2 goroutines/1 build %.2fx\n",
-			n, ratio(ns.build, fl.build), ratio(ns.teardown, fl.teardown), ratio(med["nstopo-2g"].build, ns.build))
+		if fl.build == 0 {
+			continue
+		}
+		fmt.Printf("N=%d: nstopo/floor build %.2fx, teardown %.2fx\n", n, ratio(ns.build, fl.build), ratio(ns.teardown, fl.teardown))
 	}
 	return nil
 }
@@ -159,7 +177,11 @@ func floor(n int, prefix string) (result, error) {
 var scriptOut = regexp.MustCompile(`build_s=([0-9.]+) teardown_s=([0-9.]+)`)
 
 func iproute2(script string, n int, prefix string) (result, error) {
-	out, err := exec.Command("bash", script, strconv.Itoa(n), prefix).CombinedOutput()
+	return parseScript(exec.Command("bash", script, strconv.Itoa(n), prefix).CombinedOutput())
+}
+
+// parseScript reads the build and teardown seconds a script printed.
+func parseScript(out []byte, err error) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%v: %s", err, out)
 	}
