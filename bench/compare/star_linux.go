@@ -34,8 +34,9 @@ import (
 	"github.com/nstopo/nstopo/veth"
 )
 
-// PortsPerBridge is how many leaves share one bridge; the kernel allows 1023 ports.
-const PortsPerBridge = 1000
+// PortsPerBridge is how many leaves share one bridge; the kernel allows 1023 ports. A
+// variable so that a test can build the tree small.
+var PortsPerBridge = 1000
 
 // Addr is the address of the i-th namespace of the star (1-based), as the script gives it.
 func Addr(i int) netip.Prefix {
