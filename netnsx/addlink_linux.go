@@ -1,7 +1,9 @@
 package netnsx
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -123,11 +125,21 @@ func addLink(c *rtnl.Conn, rs *rtnl.LinkSpec, a *LinkAttrs, pc *rtnl.Conn, peerF
 
 func addAddrs(c *rtnl.Conn, index int, a *LinkAttrs) error {
 	for _, p := range a.Addrs {
-		if err := c.AddrAdd(index, p); err != nil {
+		if err := addAddr(c, index, p); err != nil {
 			return fmt.Errorf("address %s of %s: %w", p, a.Name, err)
 		}
 	}
 	return nil
+}
+
+// addAddr adds p to the link. Where IPv6 is disabled (Config.IPv4Only) the kernel
+// refuses an IPv6 address with EACCES, which is no lack of privilege: say what it is.
+func addAddr(c *rtnl.Conn, index int, p netip.Prefix) error {
+	err := c.AddrAdd(index, p)
+	if err != nil && p.Addr().Is6() && errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("%w: IPv6 is disabled in this namespace (disable_ipv6=1, as netnsx.Config.IPv4Only sets): %w", ErrNotSupported, err)
+	}
+	return err
 }
 
 // checkAttrs refuses what the kernel would refuse, and a master elsewhere.

@@ -41,4 +41,9 @@
 //
 // IPv6 addresses are added without duplicate address detection (IFA_F_NODAD): the
 // topology is private, and DAD would keep each new address unusable for a second.
+//
+// A large IPv4 lab makes its namespaces with [Create] and [Config.IPv4Only]: IPv6 is
+// turned off before any interface exists, so no bridge port floods IPv6
+// autoconfiguration multicast to all the others; an IPv6 address there is refused
+// with ErrNotSupported.
 package netnsx

@@ -186,7 +186,7 @@ func (l *Link) AddAddr(p netip.Prefix) error {
 	if err := check.Prefix("address", p); err != nil {
 		return fmt.Errorf("netnsx: add address %s: %w", l, err)
 	}
-	return l.use("add address "+p.String()+" to", func(c *rtnl.Conn) error { return c.AddrAdd(l.index, p) })
+	return l.use("add address "+p.String()+" to", func(c *rtnl.Conn) error { return addAddr(c, l.index, p) })
 }
 
 // Addrs returns the link's addresses, IPv4 and IPv6, in the kernel's order.

@@ -25,6 +25,7 @@ func resolve(ns *NS) (*NS, error) { return ns, errNotSupported("open host") }
 
 func Host() (*NS, error)                   { return nil, errNotSupported("open host") }
 func New(name string) (*NS, error)         { return nil, errNotSupported("new " + name) }
+func Create(cfg Config) (*NS, error)       { return nil, errNotSupported("new " + cfg.Name) }
 func Open(name string) (*NS, error)        { return nil, errNotSupported("open " + name) }
 func OpenPath(path string) (*NS, error)    { return nil, errNotSupported("open " + path) }
 func List() ([]string, error)              { return nil, errNotSupported("list") }

@@ -106,19 +106,41 @@ func (ns *NS) attach(f *os.File) error {
 	return nil
 }
 
-// New creates a named namespace, as `ip netns add` does, and brings its lo up.
-func New(name string) (*NS, error) {
-	if err := check.NSName(name); err != nil {
-		return nil, fmt.Errorf("netnsx: new %s: %w", name, err)
+// New creates a named namespace, as `ip netns add` does, and brings its lo up. It is
+// Create(Config{Name: name}).
+func New(name string) (*NS, error) { return Create(Config{Name: name}) }
+
+// Create creates a named namespace as cfg says, as `ip netns add` does, and brings its
+// lo up.
+func Create(cfg Config) (*NS, error) {
+	if err := check.NSName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("netnsx: new %s: %w", cfg.Name, err)
 	}
-	ns, err := create(name)
+	ns, err := create(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("netnsx: new %s: %w", name, err)
+		return nil, fmt.Errorf("netnsx: new %s: %w", cfg.Name, err)
 	}
 	return ns, nil
 }
 
-func create(name string) (_ *NS, err error) {
+// ipv4OnlyKeys turn IPv6 off for every interface of a namespace: "default" for those
+// made later, "all" for lo, which exists from the start.
+var ipv4OnlyKeys = []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"}
+
+// disableIPv6 writes ipv4OnlyKeys in the calling thread's namespace. A kernel without
+// IPv6 (ipv6.disable=1) has no such settings, and nothing to turn off.
+func disableIPv6() error {
+	for _, key := range ipv4OnlyKeys {
+		err := writeSysctl(key, "1")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s=1: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func create(cfg Config) (_ *NS, err error) {
+	name := cfg.Name
 	if err := ensureRunDir(); err != nil {
 		return nil, err
 	}
@@ -157,6 +179,12 @@ func create(name string) (_ *NS, err error) {
 			return err
 		}
 		ns.sys = nsSys{file: f, dev: st.Dev, ino: st.Ino}
+		if cfg.IPv4Only {
+			// Before lo is up and before any link exists: no link ever gets IPv6.
+			if err := disableIPv6(); err != nil {
+				return err
+			}
+		}
 		if ns.sys.conn, err = rtnl.Open(); err != nil {
 			return fmt.Errorf("netlink socket: %w", err)
 		}

@@ -1,7 +1,11 @@
 package netnsx
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
+
+	"github.com/nstopo/nstopo/internal/check"
 
 	"github.com/nstopo/nstopo/internal/failpoint"
 )
@@ -34,4 +38,12 @@ func unshareNet() error {
 		return err
 	}
 	return unix.Unshare(unix.CLONE_NEWNET)
+}
+
+// writeSysctl sets a network setting of the calling thread's namespace.
+func writeSysctl(key, value string) error {
+	if err := failpoint.Check(failpoint.Op{Name: "sysctl", Object: key}); err != nil {
+		return err
+	}
+	return os.WriteFile(check.SysctlPath(key), []byte(value), 0)
 }

@@ -10,6 +10,13 @@
 //	go run ./bench/compare                       # N = 10 and 100, 5 rounds
 //	go run ./bench/compare -n 10,100,1000 -iproute2-max 100
 //	go run ./bench/compare -n 100 -methods iproute2,floor,nstopo,mininet,pyroute2,pyroute2-pushns
+//	go run ./bench/compare -rss-child 10000      # one 10,000-node build: time, RSS, slab
+//	go run ./bench/compare -phases 1000          # 1, 2, 4 goroutines, phase by phase
+//
+// Every namespace is made with IPv6 off (netnsx.Config.IPv4Only, and the same sysctls
+// for the floor and the script) unless -ipv4only=false: the star is an IPv4 lab, and
+// IPv6 autoconfiguration, flooded by the bridge to every port, is what made a big star
+// slow. Past 1000 leaves the star has a spine bridge and leaf bridges (star_linux.go).
 //
 // Each round runs every method once, in a rotating order, with a pause before each
 // build so that the kernel has freed the namespaces of the one before.
@@ -44,15 +51,30 @@ func main() {
 	script := flag.String("script", "bench/iproute2-star.sh", "the iproute2 script")
 	ipMax := flag.Int("iproute2-max", 100, "largest N to run the iproute2 script for (it takes ~0.1 s a node)")
 	pause := flag.Duration("pause", time.Second, "pause before each build, for the kernel to free the last one")
-	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated; the peers mininet, pyroute2 and pyroute2-pushns run only when named")
+	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated (also nstopo-4g); the peers mininet, pyroute2 and pyroute2-pushns run only when named")
 	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's mininet and python3-pyroute2")
 	peersDir := flag.String("peers-dir", "bench", "the directory of mininet-star.py and pyroute2-star.py")
 	peersMax := flag.Int("peers-max", 1000, "largest N to run the peers (mininet, pyroute2, pyroute2-pushns) for")
+	ipv4Only := flag.Bool("ipv4only", true, "turn IPv6 off in every namespace before its interfaces exist, for every method but the peers")
+	prefixFlag := flag.String("prefix", "", "namespace name prefix (default cmp<pid>-); a run deletes leftovers with its own prefix only")
+	phases := flag.Int("phases", 0, "instead: time namespace creation, veth creation and address setup of this many leaves with 1, 2 and 4 goroutines")
 	growth := flag.Int("growth", 0, "instead: attach this many veth pairs to one bridge, with IPv6 on and off, and print the cost per pair as it grows")
-	rssChild := flag.Int("rss-child", 0, "internal: build a star of this size with nstopo and print the peak RSS")
+	rssChild := flag.Int("rss-child", 0, "instead: build and tear down a star of this size with nstopo in this process and print the times, peak RSS, open descriptors and kernel slab per node")
 	flag.Parse()
+	ipv4 = *ipv4Only
+	prefix := *prefixFlag
+	if prefix == "" {
+		prefix = fmt.Sprintf("cmp%d-", os.Getpid())
+	}
 	if *rssChild > 0 {
-		os.Exit(rss(*rssChild))
+		os.Exit(rss(*rssChild, prefix, *pause))
+	}
+	if *phases > 0 {
+		if err := phaseRun(*phases, prefix, *pause); err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if *growth > 0 {
 		if err := grow(*growth, *pause); err != nil {
@@ -65,19 +87,23 @@ func main() {
 	for _, s := range skipped {
 		fmt.Println(s)
 	}
-	if err := run(*sizes, *rounds, *script, *ipMax, *peersMax, *pause, strings.Split(*only, ","), pm); err != nil {
+	if err := run(*sizes, *rounds, *script, *ipMax, *peersMax, *pause, prefix, strings.Split(*only, ","), pm); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes string, rounds int, script string, ipMax, peersMax int, pause time.Duration, only []string, peers []method) error {
+// ipv4 is the -ipv4only flag, for every method but the peers (their scripts keep IPv6).
+var ipv4 bool
+
+func run(sizes string, rounds int, script string, ipMax, peersMax int, pause time.Duration, prefix string, only []string, peers []method) error {
 	var methods []method
 	for _, m := range []method{
 		{"iproute2", func(n int, prefix string) (result, error) { return iproute2(script, n, prefix) }},
 		{"floor", floor},
 		{"nstopo", nstopo(1)},
 		{"nstopo-2g", nstopo(2)},
+		{"nstopo-4g", nstopo(4)},
 	} {
 		if slices.Contains(only, m.name) {
 			methods = append(methods, m)
@@ -87,6 +113,7 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 	capped := func(m string, n int) bool {
 		return m == "iproute2" && n > ipMax || slices.ContainsFunc(peers, func(p method) bool { return p.name == m }) && n > peersMax
 	}
+	fmt.Printf("IPv6 off (-ipv4only): %v, not for the peers; bridges hold at most %d leaves each\n", ipv4, PortsPerBridge)
 	fmt.Printf("%-6s %-16s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -101,7 +128,6 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 					continue
 				}
 				time.Sleep(pause)
-				prefix := fmt.Sprintf("cmp%d-", os.Getpid())
 				res, err := m.run(n, prefix)
 				cleanup(prefix)
 				if err != nil {
@@ -132,7 +158,8 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 		if fl.build == 0 {
 			continue
 		}
-		fmt.Printf("N=%d: nstopo/floor build %.2fx, teardown %.2fx\n", n, ratio(ns.build, fl.build), ratio(ns.teardown, fl.teardown))
+		fmt.Printf("N=%d: nstopo/floor build %.2fx, teardown %.2fx; overhead %v a node\n",
+			n, ratio(ns.build, fl.build), ratio(ns.teardown, fl.teardown), ((ns.build - fl.build) / time.Duration(n)).Round(time.Microsecond))
 	}
 	return nil
 }
@@ -153,7 +180,7 @@ func median(rs []result) result {
 func nstopo(workers int) func(n int, prefix string) (result, error) {
 	return func(n int, prefix string) (result, error) {
 		start := time.Now()
-		s, err := BuildStar(prefix, n, workers)
+		s, err := BuildStar(prefix, n, workers, ipv4)
 		if err != nil {
 			return result{}, err
 		}
@@ -165,7 +192,7 @@ func nstopo(workers int) func(n int, prefix string) (result, error) {
 
 func floor(n int, prefix string) (result, error) {
 	start := time.Now()
-	s, err := BuildFloor(prefix, n)
+	s, err := BuildFloor(prefix, n, ipv4)
 	if err != nil {
 		return result{}, err
 	}
@@ -177,7 +204,11 @@ func floor(n int, prefix string) (result, error) {
 var scriptOut = regexp.MustCompile(`build_s=([0-9.]+) teardown_s=([0-9.]+)`)
 
 func iproute2(script string, n int, prefix string) (result, error) {
-	return parseScript(exec.Command("bash", script, strconv.Itoa(n), prefix).CombinedOutput())
+	cmd := exec.Command("bash", script, strconv.Itoa(n), prefix)
+	if ipv4 {
+		cmd.Env = append(os.Environ(), "IPV4ONLY=1")
+	}
+	return parseScript(cmd.CombinedOutput())
 }
 
 // parseScript reads the build and teardown seconds a script printed.
@@ -204,24 +235,60 @@ func cleanup(prefix string) {
 	}
 }
 
-// rss builds a star of n with nstopo in this (child) process and prints its peak RSS.
-func rss(n int) int {
-	prefix := fmt.Sprintf("rss%d-", os.Getpid())
+// rss builds and tears down a star of n with nstopo in this process, and prints the
+// times, the peak RSS, the descriptors open after the build and the kernel's slab
+// growth per namespace (/proc/meminfo Slab before and after the build).
+func rss(n int, prefix string, pause time.Duration) int {
 	defer cleanup(prefix)
-	s, err := BuildStar(prefix, n, 1)
+	time.Sleep(pause)
+	slab0, err := slab()
+	start := time.Now()
+	var s *Star
 	if err == nil {
+		s, err = BuildStar(prefix, n, 1, ipv4)
+	}
+	build := time.Since(start)
+	var slab1 uint64
+	var fds []os.DirEntry
+	if err == nil {
+		slab1, err = slab()
+	}
+	if err == nil {
+		fds, err = os.ReadDir("/proc/self/fd")
+	}
+	var teardown time.Duration
+	if err == nil {
+		start = time.Now()
 		err = s.Teardown()
+		teardown = time.Since(start)
 	}
 	var ru syscall.Rusage
 	if err == nil {
 		err = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "compare:", errors.Unwrap(err), err)
+		fmt.Fprintln(os.Stderr, "compare:", err)
 		return 1
 	}
-	fmt.Printf("nstopo star N=%d: peak RSS %.1f MiB\n", n, float64(ru.Maxrss)/1024)
+	fmt.Printf("nstopo star N=%d (IPv6 off: %v, %d bridges): build %v (%v a node), teardown %v; peak RSS %.1f MiB; %d descriptors open after the build; slab +%.1f MiB, %.1f KiB a namespace\n",
+		n, ipv4, bridges(n), build.Round(time.Millisecond), (build / time.Duration(n)).Round(time.Microsecond), teardown.Round(time.Millisecond),
+		float64(ru.Maxrss)/1024, len(fds), float64(slab1-slab0)/(1<<20), float64(slab1-slab0)/1024/float64(n+1))
 	return 0
+}
+
+// slab reads the kernel's slab memory, in bytes, from /proc/meminfo.
+func slab() (uint64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "Slab:" {
+			kb, err := strconv.ParseUint(f[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no Slab in /proc/meminfo")
 }
 
 // grow prints the cost per veth pair, batch by batch, as one bridge gets more ports.

@@ -27,7 +27,7 @@ func BenchmarkStar(b *testing.B) {
 			b.Run(fmt.Sprintf("N=%d/workers=%d", n, workers), func(b *testing.B) {
 				b.ReportAllocs()
 				measure(b, n, func(prefix string) (func() error, error) {
-					s, err := BuildStar(prefix, n, workers)
+					s, err := BuildStar(prefix, n, workers, true)
 					if err != nil {
 						return nil, err
 					}
@@ -45,7 +45,7 @@ func BenchmarkFloor(b *testing.B) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			measure(b, n, func(prefix string) (func() error, error) {
-				s, err := BuildFloor(prefix, n)
+				s, err := BuildFloor(prefix, n, true)
 				if err != nil {
 					return nil, err
 				}

@@ -15,10 +15,11 @@ import (
 const runDir = "/run/netns"
 
 // newFixture makes a namespace named for this process and locks it.
-func newFixture(label string) (*netnsx.NS, *os.File, error) {
+func newFixture(label string, cfg netnsx.Config) (*netnsx.NS, *os.File, error) {
 	for try := 1; ; try++ {
 		name := fixtureName(label)
-		ns, err := netnsx.New(name)
+		cfg.Name = name
+		ns, err := netnsx.Create(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

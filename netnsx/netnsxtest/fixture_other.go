@@ -8,8 +8,9 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-func newFixture(label string) (*netnsx.NS, *os.File, error) {
-	ns, err := netnsx.New(fixtureName(label))
+func newFixture(label string, cfg netnsx.Config) (*netnsx.NS, *os.File, error) {
+	cfg.Name = fixtureName(label)
+	ns, err := netnsx.Create(cfg)
 	return ns, nil, err
 }
 

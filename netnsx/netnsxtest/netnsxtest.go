@@ -82,7 +82,7 @@ var errSwept = errors.New("swept before it was locked")
 func RequirePrivileged(tb testing.TB) {
 	tb.Helper()
 	probeOnce.Do(func() {
-		ns, lock, err := newFixture("probe")
+		ns, lock, err := newFixture("probe", netnsx.Config{})
 		if err != nil {
 			probeErr = err
 			return
@@ -110,12 +110,25 @@ func RequirePrivileged(tb testing.TB) {
 // label fails the test.
 func New(tb testing.TB, label ...string) *netnsx.NS {
 	tb.Helper()
+	return create(tb, netnsx.Config{}, label)
+}
+
+// NewIPv4Only is New for a namespace made with netnsx.Config.IPv4Only: IPv6 is off
+// before any interface exists, so no interface in it has an IPv6 address or sends
+// IPv6 autoconfiguration multicast.
+func NewIPv4Only(tb testing.TB, label ...string) *netnsx.NS {
+	tb.Helper()
+	return create(tb, netnsx.Config{IPv4Only: true}, label)
+}
+
+func create(tb testing.TB, cfg netnsx.Config, label []string) *netnsx.NS {
+	tb.Helper()
 	if len(label) > 1 {
 		tb.Fatalf("netnsxtest: New takes at most one label, got %q", label)
 	}
 	RequirePrivileged(tb)
 	sweepOnce.Do(func() { _, _ = Sweep() })
-	ns, lock, err := newFixture(strings.Join(label, ""))
+	ns, lock, err := newFixture(strings.Join(label, ""), cfg)
 	if err != nil {
 		tb.Fatalf("netnsxtest: %v", err)
 	}
