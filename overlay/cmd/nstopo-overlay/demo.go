@@ -84,6 +84,19 @@ type simHost struct {
 	agent      *exec.Cmd
 	exited     chan struct{}
 	containers []*simContainer
+	dev        *vxlan.Device // the agent's VXLAN device, opened at the first read
+}
+
+// fdb reads the forwarding entries of the VXLAN device h's agent made.
+func (h *simHost) fdb() ([]netnsx.FDBEntry, error) {
+	if h.dev == nil {
+		dev, err := vxlan.Open(h.ns, fmt.Sprintf("vx%d", demoVNI))
+		if err != nil {
+			return nil, err
+		}
+		h.dev = dev
+	}
+	return h.dev.FDB()
 }
 
 type simContainer struct {
@@ -453,11 +466,7 @@ func (d *demo) checkForwarding(hosts []*simHost, what string) error {
 
 // forwardsAll reports the first entry h's device lacks.
 func (h *simHost) forwardsAll(hosts []*simHost) error {
-	dev, err := vxlan.Open(h.ns, fmt.Sprintf("vx%d", demoVNI))
-	if err != nil {
-		return err
-	}
-	es, err := dev.FDB()
+	es, err := h.fdb()
 	if err != nil {
 		return err
 	}
@@ -563,12 +572,8 @@ func (d *demo) lateJoin() error {
 
 // waitProgrammed polls o's device until it forwards c's MAC to c's host.
 func waitProgrammed(o *simHost, c *simContainer, at *simHost, t0 time.Time) (time.Duration, error) {
-	dev, err := vxlan.Open(o.ns, fmt.Sprintf("vx%d", demoVNI))
-	if err != nil {
-		return 0, err
-	}
 	for time.Since(t0) < 15*time.Second {
-		es, err := dev.FDB()
+		es, err := o.fdb()
 		if err != nil {
 			return 0, err
 		}
@@ -637,12 +642,8 @@ func (d *demo) killAgent() error {
 	limit := d.o.ttl + 3*time.Second // the lease, and etcd's check of expiries
 	var gone []time.Duration
 	for _, o := range d.hosts[:len(d.hosts)-1] {
-		dev, err := vxlan.Open(o.ns, fmt.Sprintf("vx%d", demoVNI))
-		if err != nil {
-			return err
-		}
 		for {
-			es, err := dev.FDB()
+			es, err := o.fdb()
 			if err != nil {
 				return err
 			}
