@@ -367,4 +367,3 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(to, b, mode))
 }
-
