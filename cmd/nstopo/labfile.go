@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -132,14 +133,17 @@ func interruptible(ctx context.Context, then string) (_ context.Context, stop fu
 	}
 }
 
-// flatten lists the problems of a joined error one by one.
+// flatten lists the problems of a joined error one by one, looking through the
+// wrapping around the join ("lab: validate x: 3 problems:\n%w").
 func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			var out []error
+			for _, e := range j.Unwrap() {
+				out = append(out, flatten(e)...)
+			}
+			return out
 		}
-		return out
 	}
 	return []error{err}
 }

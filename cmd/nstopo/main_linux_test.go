@@ -201,12 +201,12 @@ func star(t *testing.T, n int) string {
 	return writeFile(t, "star.yaml", b.String())
 }
 
-// startStalled starts up of file under prefix, stopped at its stall-th kernel change,
-// and returns once it is there.
-func startStalled(t *testing.T, state, prefix, file string, stall int) (*exec.Cmd, *strings.Builder) {
+// startStalled starts up of file under prefix, stopped at stall ("links:20": once 20
+// links are made), and returns once it is there.
+func startStalled(t *testing.T, state, prefix, file, stall string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
 	cmd := nstopo(state, "up", "-progress", "-prefix", prefix, file)
-	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", stallEnv, stall))
+	cmd.Env = append(cmd.Env, stallEnv+"="+stall)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -236,36 +236,46 @@ func startStalled(t *testing.T, state, prefix, file string, stall int) (*exec.Cm
 	return cmd, &log
 }
 
-// SIGINT during up of a big lab: exit 130, and nothing of it is left, without down.
+// SIGINT during up of a big lab, while its namespaces are made and while its links
+// are: exit 130, and nothing of it is left, without down.
 func TestIntegrationUpInterrupted(t *testing.T) {
 	file := star(t, 60)
-	prefix, state := newLab(t, file)
-	cmd, log := startStalled(t, state, prefix, file, 100)
-	require.NotEmpty(t, withPrefix(t, prefix), "stalled before making anything")
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err := cmd.Wait()
-	require.Error(t, err)
-	require.Equal(t, 130, cmd.ProcessState.ExitCode(), "%s", log)
-	require.Contains(t, log.String(), "up: nodes")
-	require.Contains(t, log.String(), "interrupted: removing what was made")
-	require.Contains(t, log.String(), "nothing of lab star is left")
-	require.Empty(t, withPrefix(t, prefix))
+	for _, at := range []string{"nodes:30", "links:20"} {
+		t.Run(at, func(t *testing.T) {
+			prefix, state := newLab(t, file)
+			cmd, log := startStalled(t, state, prefix, file, at)
+			require.NotEmpty(t, withPrefix(t, prefix), "stalled before making anything")
+			require.NoError(t, cmd.Process.Signal(os.Interrupt))
+			err := cmd.Wait()
+			require.Error(t, err)
+			require.Equal(t, 130, cmd.ProcessState.ExitCode(), "%s", log)
+			require.Contains(t, log.String(), "up: nodes")
+			require.Contains(t, log.String(), "interrupted: removing what was made")
+			require.Contains(t, log.String(), "nothing of lab star is left")
+			require.Empty(t, withPrefix(t, prefix))
+		})
+	}
 }
 
-// up SIGKILLed mid-way leaves namespaces behind; down removes every one.
+// up SIGKILLed mid-way, while it makes namespaces or links, leaves namespaces behind;
+// down removes every one.
 func TestIntegrationUpKilled(t *testing.T) {
 	file := star(t, 60)
-	prefix, state := newLab(t, file)
-	cmd, log := startStalled(t, state, prefix, file, 100)
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
-	left := withPrefix(t, prefix)
-	require.NotEmpty(t, left, "killed before making anything:\n%s", log)
-	t.Logf("up killed with %d namespaces made", len(left))
-	r := output(t, nstopo(state, "down", "-prefix", prefix, file), "")
-	require.Equal(t, 0, r.code, "%s", r)
-	require.Contains(t, r.stdout, fmt.Sprintf("lab star down: %d namespaces removed", len(left)))
-	require.Empty(t, withPrefix(t, prefix))
+	for _, at := range []string{"nodes:30", "links:20"} {
+		t.Run(at, func(t *testing.T) {
+			prefix, state := newLab(t, file)
+			cmd, log := startStalled(t, state, prefix, file, at)
+			require.NoError(t, cmd.Process.Kill())
+			_ = cmd.Wait()
+			left := withPrefix(t, prefix)
+			require.NotEmpty(t, left, "killed before making anything:\n%s", log)
+			t.Logf("up killed at %s with %d namespaces made", at, len(left))
+			r := output(t, nstopo(state, "down", "-prefix", prefix, file), "")
+			require.Equal(t, 0, r.code, "%s", r)
+			require.Contains(t, r.stdout, fmt.Sprintf("lab star down: %d namespaces removed", len(left)))
+			require.Empty(t, withPrefix(t, prefix))
+		})
+	}
 }
 
 // exec runs the command in the namespace with stdin, stdout and stderr passed, and

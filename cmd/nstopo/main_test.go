@@ -73,7 +73,7 @@ topology:
     - name: vxlan0
       vni: 16777216
       members:
-        - {node: c1, underlay: eth9}
+        - {node: c1, underlay: eth0, local: 10.0.0.1}
 `)
 	r := output(t, nstopo(t.TempDir(), "validate", bad), "")
 	require.Equal(t, 2, r.code, "%s", r)

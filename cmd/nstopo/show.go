@@ -54,7 +54,8 @@ func runValidate(_ context.Context, args []string) (int, error) {
 	if err != nil {
 		problems := flatten(err)
 		for _, p := range problems {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", path, p)
+			// Every problem is invalid input: the sentinel's words add nothing here.
+			fmt.Fprintf(os.Stderr, "%s: %s\n", path, strings.TrimSuffix(p.Error(), ": "+netnsx.ErrInvalid.Error()))
 		}
 		n := "1 problem"
 		if len(problems) != 1 {

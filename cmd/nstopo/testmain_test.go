@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
-	"github.com/nstopo/nstopo/internal/failpoint"
+	"github.com/nstopo/nstopo/lab"
 	"github.com/nstopo/nstopo/netnsx/netnsxtest"
 )
 
@@ -41,26 +41,28 @@ func (r result) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
 }
 
-// stallEnv, set to N, makes the command stop at its Nth kernel change, say "stalled"
-// on stderr and wait there for SIGINT (or SIGKILL), so that a test interrupts up
-// mid-way at a point it knows, however fast or slow the machine is.
+// stallEnv, set to PHASE:N, makes up stop when N steps of PHASE are done, say
+// "stalled" on stderr and wait there for SIGINT (or SIGKILL), so that a test
+// interrupts up mid-way at a step it chooses, however fast or slow the machine is.
 const stallEnv = "NSTOPO_TEST_STALL_AT"
 
 func asCommandHooks() {
-	n, err := strconv.Atoi(os.Getenv(stallEnv))
-	if err != nil || n <= 0 {
+	phase, n, ok := strings.Cut(os.Getenv(stallEnv), ":")
+	if !ok {
 		return
 	}
+	at, _ := strconv.Atoi(n)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt) // beside the command's own: each gets the signal
-	var count atomic.Int64
-	failpoint.Set(func(op failpoint.Op) error {
-		if op.Change() && count.Add(1) == int64(n) {
-			fmt.Fprintln(os.Stderr, "nstopo test: stalled before", op)
-			<-sig
+	var once sync.Once
+	progressHook = func(e lab.Event) {
+		if e.Phase == phase && e.Done == at {
+			once.Do(func() {
+				fmt.Fprintf(os.Stderr, "nstopo test: stalled at %s %d/%d\n", e.Phase, e.Done, e.Total)
+				<-sig
+			})
 		}
-		return nil
-	})
+	}
 }
 
 // nstopo returns a command that runs nstopo with args, its lab state kept in state.

@@ -44,7 +44,12 @@ func runUp(ctx context.Context, args []string) (int, error) {
 	opt := lf.options()
 	opt.Persist = true
 	p := &progress{w: os.Stderr, on: *showProgress || isTerminal(os.Stderr), tty: isTerminal(os.Stderr)}
-	opt.Progress = p.event
+	opt.Progress = func(e lab.Event) {
+		p.event(e)
+		if progressHook != nil {
+			progressHook(e)
+		}
+	}
 	start := time.Now()
 	l, err := lab.Build(ctx, s, opt)
 	p.end()
@@ -71,6 +76,10 @@ func runUp(ctx context.Context, args []string) (int, error) {
 	fmt.Printf("remove it with: %s\n", lf.again("down", path))
 	return exitOK, nil
 }
+
+// progressHook, when set (by the tests only), sees every progress event after the line
+// is drawn: the tests stop up at a step they choose, to interrupt or kill it there.
+var progressHook func(lab.Event)
 
 func errTaken(lf *labFlags, path string, taken []string) error {
 	return fmt.Errorf("namespace names taken: %s: %w\n%s", list(taken), netnsx.ErrExists, takenHint(lf, path))
