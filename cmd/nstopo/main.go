@@ -64,8 +64,9 @@ exactly that, and nothing of the same name made by anyone else.
 
 exit status:
   0    done
-  1    the operation failed: the kernel refused, a namespace name is taken (up), a ping
-       got no answer (ping), no privilege (up, down, ping, exec and inspect need
+  1    the operation failed: the kernel refused, a namespace name is taken (up; down,
+       by a namespace up did not make, which it leaves alone), a ping got no answer
+       (ping), no privilege (up, down, ping, exec and inspect need
        CAP_SYS_ADMIN and CAP_NET_ADMIN: run them as root)
   2    a mistake on the command line or in the lab file (validate: the file has
        problems); nothing was touched

@@ -150,7 +150,7 @@ func inodes(t *testing.T, names []string) map[string]uint64 {
 
 // up of a lab whose names are taken refuses with exit 1, says to run down, and changes
 // nothing: not the lab that is up, nor a namespace someone else made, which down then
-// leaves alone.
+// leaves alone, exiting 1 and naming it.
 func TestIntegrationUpRefusesTakenNames(t *testing.T) {
 	prefix, state := newLab(t, articleLocal)
 	spec, err := lab.Load(articleLocal)
@@ -179,9 +179,11 @@ func TestIntegrationUpRefusesTakenNames(t *testing.T) {
 	require.Equal(t, 1, r.code, "%s", r)
 	require.Contains(t, r.stderr, prefix+"container-2")
 	require.Equal(t, []string{prefix + "container-2"}, withPrefix(t, prefix), "up touched something")
+	// down removes only what up made, and fails while a name of the lab is taken.
 	r = output(t, nstopo(state, "down", "-prefix", prefix, articleLocal), "")
-	require.Equal(t, 0, r.code, "%s", r)
-	require.Contains(t, r.stderr, "left "+prefix+"container-2: not made by")
+	require.Equal(t, 1, r.code, "%s", r)
+	require.Contains(t, r.stderr, prefix+"container-2")
+	require.Contains(t, r.stderr, "ip netns del")
 	require.Equal(t, []string{prefix + "container-2"}, withPrefix(t, prefix), "down removed what up did not make")
 }
 

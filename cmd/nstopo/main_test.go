@@ -1,6 +1,7 @@
 package main
 
 import (
+	"html"
 	"os/exec"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func TestGraph(t *testing.T) {
 	svg, err := cmd.CombinedOutput()
 	require.NoError(t, err, "dot:\n%s\ninput:\n%s", svg, r.stdout)
 	for _, want := range []string{"container-1", "container-2", "br0", "172.16.1.1/16"} {
-		require.Contains(t, string(svg), want)
+		require.Contains(t, html.UnescapeString(string(svg)), want)
 	}
 
 	r = output(t, nstopo(t.TempDir(), "graph", "-format", "mermaid", "-prefix", "p-", articleLocal), "")
