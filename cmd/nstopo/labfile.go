@@ -46,6 +46,35 @@ func (f *labFlags) load(path string) (*lab.Spec, error) {
 	return s, nil
 }
 
+// kernelCommands are those that need the capabilities over network namespaces.
+var kernelCommands = map[string]bool{"up": true, "down": true, "ping": true, "exec": true, "inspect": true}
+
+// fileCommand parses the flags of a command that takes one lab file (register adds the
+// command's own flags) and reads the file; for a command that touches the kernel it
+// then checks the privilege, so that a mistake in the file is told first.
+func fileCommand(name, synopsis string, args []string, register func(*flag.FlagSet)) (*labFlags, string, *lab.Spec, error) {
+	fs := newFlagSet(name, synopsis)
+	lf := &labFlags{}
+	lf.register(fs)
+	if register != nil {
+		register(fs)
+	}
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s, err := lf.load(pos[0])
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if kernelCommands[name] {
+		if err := needPrivilege(name); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return lf, pos[0], s, nil
+}
+
 // options are the lab's Options: its state directory, apart for an overridden prefix
 // (the state file is named after the lab, which the prefix does not change).
 func (f *labFlags) options() *lab.Options {

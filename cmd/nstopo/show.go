@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,20 +18,15 @@ import (
 )
 
 func runGraph(_ context.Context, args []string) (int, error) {
-	fs := newFlagSet("graph", "[-format dot|mermaid] [-prefix P] FILE")
-	var lf labFlags
-	lf.register(fs)
-	format := fs.String("format", "dot", "`dot` (Graphviz) or mermaid")
-	pos, err := parse(fs, args, 1, 1)
+	var format *string
+	_, _, s, err := fileCommand("graph", "[-format dot|mermaid] [-prefix P] FILE", args, func(fs *flag.FlagSet) {
+		format = fs.String("format", "dot", "`dot` (Graphviz) or mermaid")
+	})
 	if err != nil {
 		return 0, err
 	}
 	if *format != "dot" && *format != "mermaid" {
 		return 0, usagef(`-format must be "dot" or "mermaid", not %q`, *format)
-	}
-	s, err := lf.load(pos[0])
-	if err != nil {
-		return 0, err
 	}
 	out := s.DOT()
 	if *format == "mermaid" {
@@ -69,19 +65,8 @@ func runValidate(_ context.Context, args []string) (int, error) {
 }
 
 func runPing(ctx context.Context, args []string) (int, error) {
-	fs := newFlagSet("ping", "[-prefix P] FILE")
-	var lf labFlags
-	lf.register(fs)
-	pos, err := parse(fs, args, 1, 1)
+	lf, path, s, err := fileCommand("ping", "[-prefix P] FILE", args, nil)
 	if err != nil {
-		return 0, err
-	}
-	path := pos[0]
-	s, err := lf.load(path)
-	if err != nil {
-		return 0, err
-	}
-	if err := needPrivilege("ping"); err != nil {
 		return 0, err
 	}
 	l, err := lab.Attach(s, lf.options())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,20 +15,11 @@ import (
 )
 
 func runUp(ctx context.Context, args []string) (int, error) {
-	fs := newFlagSet("up", "[-prefix P] [-progress] FILE")
-	var lf labFlags
-	lf.register(fs)
-	showProgress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal (one line per step)")
-	pos, err := parse(fs, args, 1, 1)
+	var showProgress *bool
+	lf, path, s, err := fileCommand("up", "[-prefix P] [-progress] FILE", args, func(fs *flag.FlagSet) {
+		showProgress = fs.Bool("progress", false, "show progress on stderr even when it is not a terminal (one line per step)")
+	})
 	if err != nil {
-		return 0, err
-	}
-	path := pos[0]
-	s, err := lf.load(path)
-	if err != nil {
-		return 0, err
-	}
-	if err := needPrivilege("up"); err != nil {
 		return 0, err
 	}
 	// Said now, before anything is made; Build refuses too, for a name taken meanwhile.
@@ -36,7 +28,7 @@ func runUp(ctx context.Context, args []string) (int, error) {
 		return 0, err
 	}
 	if len(taken) > 0 {
-		return 0, errTaken(&lf, path, taken)
+		return 0, errTaken(lf, path, taken)
 	}
 
 	ctx, stop := interruptible(ctx, "removing what was made")
@@ -65,7 +57,7 @@ func runUp(ctx context.Context, args []string) (int, error) {
 		return 0, fmt.Errorf("%w: nothing of lab %s is left", errInterrupted, s.Name)
 	}
 	if errors.Is(err, netnsx.ErrExists) {
-		return 0, fmt.Errorf("%w\n%s", err, takenHint(&lf, path))
+		return 0, fmt.Errorf("%w\n%s", err, takenHint(lf, path))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("%w\nnothing of lab %s was left behind", err, s.Name)
@@ -139,19 +131,8 @@ func (p *progress) end() {
 }
 
 func runDown(_ context.Context, args []string) (int, error) {
-	fs := newFlagSet("down", "[-prefix P] FILE")
-	var lf labFlags
-	lf.register(fs)
-	pos, err := parse(fs, args, 1, 1)
+	lf, path, s, err := fileCommand("down", "[-prefix P] FILE", args, nil)
 	if err != nil {
-		return 0, err
-	}
-	path := pos[0]
-	s, err := lf.load(path)
-	if err != nil {
-		return 0, err
-	}
-	if err := needPrivilege("down"); err != nil {
 		return 0, err
 	}
 	before, err := present(s)
