@@ -558,9 +558,16 @@ func Destroy(s *Spec, opt *Options) error {
 			open(n.Name, n.ID)
 		}
 		// A namespace Build died making, before it could record its identity.
+		// If it died between making the file and mounting the namespace on it, the file
+		// is still the directory's own (not an nsfs mount): remove it.
 		for _, n := range st.Making {
 			if !recorded[n] {
 				open(n, "")
+				if !owned[n] && unmounted(n) {
+					if err := os.Remove(filepath.Join(netnsDir, n)); err == nil {
+						owned[n] = true
+					}
+				}
 			}
 		}
 		if len(nss) > 0 {
@@ -749,6 +756,16 @@ func nsID(name string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
+}
+
+// unmounted reports whether /run/netns/name is a plain empty file of the directory's own
+// file system, with no namespace mounted on it.
+func unmounted(name string) bool {
+	var dir, f unix.Stat_t
+	if unix.Stat(netnsDir, &dir) != nil || unix.Stat(filepath.Join(netnsDir, name), &f) != nil {
+		return false
+	}
+	return f.Dev == dir.Dev && f.Mode&unix.S_IFMT == unix.S_IFREG && f.Size == 0
 }
 
 // startTime returns field 22 of /proc/PID/stat, the process's start time; 0 if there is
