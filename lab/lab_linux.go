@@ -155,6 +155,9 @@ func (b *builder) nodes() error {
 	return b.each("nodes", len(nodes), workers, func(i int) error {
 		name := nodes[i]
 		n := b.s.node(name)
+		if err := b.st.append(stateLine{Making: b.s.Prefix + name}); err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
 		ns, err := netnsx.Create(netnsx.Config{Name: b.s.Prefix + name, IPv4Only: n.IPv4Only})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
@@ -519,10 +522,11 @@ func Destroy(s *Spec, opt *Options) error {
 		return err
 	}
 	path := statePath(opt.stateDir(), s.Name)
-	st, err := readState(path)
+	st, unlock, err := lockState(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("lab: destroy %s: %w", s.Name, err)
 	}
+	defer unlock()
 	var errs []error
 	owned := map[string]bool{}
 	if st != nil {
@@ -533,20 +537,38 @@ func Destroy(s *Spec, opt *Options) error {
 			}
 		}
 		var nss []*netnsx.NS
-		for _, n := range st.Namespaces {
-			if id, err := nsID(n.Name); err != nil || id != n.ID {
-				continue // gone, or someone else's by now
+		open := func(name, id string) {
+			if got, err := nsID(name); err != nil || (id != "" && got != id) {
+				return // gone, or someone else's by now
 			}
-			ns, err := netnsx.Open(n.Name)
+			ns, err := netnsx.Open(name)
 			if err != nil {
-				continue
+				return
 			}
-			if id, err := nsID(n.Name); err != nil || id != n.ID {
+			if got, err := nsID(name); err != nil || (id != "" && got != id) {
 				_ = ns.Close()
-				continue
+				return
 			}
-			owned[n.Name] = true
+			owned[name] = true
 			nss = append(nss, ns)
+		}
+		recorded := map[string]bool{}
+		for _, n := range st.Namespaces {
+			recorded[n.Name] = true
+			open(n.Name, n.ID)
+		}
+		// A namespace Build died making, before it could record its identity.
+		// If it died between making the file and mounting the namespace on it, the file
+		// is still the directory's own (not an nsfs mount): remove it.
+		for _, n := range st.Making {
+			if !recorded[n] {
+				open(n, "")
+				if !owned[n] && unmounted(n) {
+					if err := os.Remove(filepath.Join(netnsDir, n)); err == nil {
+						owned[n] = true
+					}
+				}
+			}
 		}
 		if len(nss) > 0 {
 			errs = append(errs, netnsx.DeleteAll(nss...))
@@ -564,7 +586,7 @@ func Destroy(s *Spec, opt *Options) error {
 		errs = append(errs, fmt.Errorf("namespaces not made by this lab's Build left alone: %s (remove them with `ip netns del`): %w",
 			strings.Join(foreign, ", "), netnsx.ErrExists))
 	}
-	if st != nil && len(errs) == 0 {
+	if st != nil && errors.Join(errs...) == nil {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -582,6 +604,7 @@ type stateLine struct {
 	Lab       string   `json:"lab,omitempty"`
 	Prefix    string   `json:"prefix,omitempty"`
 	Planned   []string `json:"planned,omitempty"`
+	Making    string   `json:"making,omitempty"` // a namespace about to be made
 	Namespace string   `json:"namespace,omitempty"`
 	ID        string   `json:"id,omitempty"` // "dev:inode" of the namespace's nsfs file
 	PID       int      `json:"pid,omitempty"`
@@ -596,6 +619,7 @@ type stateProc struct {
 
 type stateFile struct {
 	Namespaces []stateNS
+	Making     []string // namespaces Build set out to make, whose identity it may not have recorded
 	Procs      []stateProc
 }
 
@@ -630,6 +654,11 @@ func createState(dir string, s *Spec) (*state, error) {
 			err = fmt.Errorf("%w: %w", err, netnsx.ErrExists)
 		}
 		return nil, fmt.Errorf("state file: %w", err)
+	}
+	// Held until Build returns: Destroy refuses a lab whose Build is still running.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("state file: lock: %w", err)
 	}
 	st := &state{path: path, f: f}
 	if err := st.append(stateLine{Lab: s.Name, Prefix: s.Prefix, Planned: s.Namespaces()}); err != nil {
@@ -674,6 +703,25 @@ func (st *state) close() {
 	}
 }
 
+// lockState opens the state file, takes its lock (refusing a lab whose Build is still
+// running) and reads it; unlock releases the lock.
+func lockState(path string) (_ *stateFile, unlock func(), err error) {
+	unlock = func() {}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unlock, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			err = fmt.Errorf("a Build of the lab is still running (%s is locked): %w", path, netnsx.ErrExists)
+		}
+		return nil, unlock, err
+	}
+	st, err := readState(path)
+	return st, func() { _ = f.Close() }, err
+}
+
 func readState(path string) (*stateFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -686,6 +734,9 @@ func readState(path string) (*stateFile, error) {
 		var l stateLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			continue // a line cut short by a crash
+		}
+		if l.Making != "" {
+			st.Making = append(st.Making, l.Making)
 		}
 		if l.Namespace != "" {
 			st.Namespaces = append(st.Namespaces, stateNS{l.Namespace, l.ID})
@@ -705,6 +756,16 @@ func nsID(name string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
+}
+
+// unmounted reports whether /run/netns/name is a plain empty file of the directory's own
+// file system, with no namespace mounted on it.
+func unmounted(name string) bool {
+	var dir, f unix.Stat_t
+	if unix.Stat(netnsDir, &dir) != nil || unix.Stat(filepath.Join(netnsDir, name), &f) != nil {
+		return false
+	}
+	return f.Dev == dir.Dev && f.Mode&unix.S_IFMT == unix.S_IFREG && f.Size == 0
 }
 
 // startTime returns field 22 of /proc/PID/stat, the process's start time; 0 if there is

@@ -64,7 +64,7 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		return nil, fmt.Errorf("lab: parse: unknown format %v: %w", format, netnsx.ErrInvalid)
 	}
 	n := &root
-	if n.Kind == yaml.DocumentNode {
+	if n.Kind == yaml.DocumentNode || n.Kind == 0 {
 		if len(n.Content) == 0 {
 			return nil, fmt.Errorf("lab: parse %v: empty document: %w", format, netnsx.ErrInvalid)
 		}

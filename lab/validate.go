@@ -317,7 +317,7 @@ func checkImpair(p *problems, path string, im *Impairment) {
 	}
 	if im.Rate != "" {
 		if _, err := ParseRate(im.Rate); err != nil {
-			p.add(path+".rate", "%v", errors.Unwrap(err))
+			p.add(path+".rate", "rate %q is not a positive rate such as \"10mbit\"", im.Rate)
 		}
 	}
 	if im.Loss < 0 || im.Loss > 100 {
@@ -345,7 +345,7 @@ func ParseRate(s string) (uint64, error) {
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || f <= 0 || f*float64(mul) > 1<<63 || f*float64(mul) < 1 {
-		return 0, fmt.Errorf("lab: rate %q: %w", s, fmt.Errorf("rate %q is not a positive rate such as \"10mbit\": %w", s, netnsx.ErrInvalid))
+		return 0, fmt.Errorf("lab: rate %q: not a positive rate such as \"10mbit\": %w", s, netnsx.ErrInvalid)
 	}
 	return uint64(f * float64(mul)), nil
 }
