@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -203,22 +204,43 @@ func star(t *testing.T, n int) string {
 	return writeFile(t, "star.yaml", b.String())
 }
 
+// syncLog is a log written by one goroutine and read by another.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // startStalled starts up of file under prefix, stopped at stall ("links:20": once 20
-// links are made), and returns once it is there.
-func startStalled(t *testing.T, state, prefix, file, stall string) (*exec.Cmd, *strings.Builder) {
+// links are made), and returns once it is there; wait reads stderr to its end, then
+// waits for the process.
+func startStalled(t *testing.T, state, prefix, file, stall string) (cmd *exec.Cmd, log *syncLog, wait func() error) {
 	t.Helper()
-	cmd := nstopo(state, "up", "-progress", "-prefix", prefix, file)
+	cmd = nstopo(state, "up", "-progress", "-prefix", prefix, file)
 	cmd.Env = append(cmd.Env, stallEnv+"="+stall)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	var log strings.Builder
+	log = &syncLog{}
 	stalled := make(chan bool, 1)
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(stderr)
 		ok := false
 		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
+			log.add(sc.Text())
 			if !ok && strings.HasPrefix(sc.Text(), "nstopo test: stalled") {
 				ok = true
 				stalled <- true
@@ -228,14 +250,19 @@ func startStalled(t *testing.T, state, prefix, file, stall string) (*exec.Cmd, *
 			stalled <- false
 		}
 	}()
+	wait = func() error {
+		<-read
+		return cmd.Wait()
+	}
 	select {
 	case ok := <-stalled:
-		require.True(t, ok, "up never stalled:\n%s", log.String())
+		require.True(t, ok, "up never stalled:\n%s", log)
 	case <-time.After(2 * time.Minute):
 		_ = cmd.Process.Kill()
-		t.Fatalf("up did not reach its stall in 2 minutes")
+		_ = wait()
+		t.Fatalf("up did not reach its stall in 2 minutes:\n%s", log)
 	}
-	return cmd, &log
+	return cmd, log, wait
 }
 
 // SIGINT during up of a big lab, while its namespaces are made and while its links
@@ -245,10 +272,10 @@ func TestIntegrationUpInterrupted(t *testing.T) {
 	for _, at := range []string{"nodes:30", "links:20"} {
 		t.Run(at, func(t *testing.T) {
 			prefix, state := newLab(t, file)
-			cmd, log := startStalled(t, state, prefix, file, at)
+			cmd, log, wait := startStalled(t, state, prefix, file, at)
 			require.NotEmpty(t, withPrefix(t, prefix), "stalled before making anything")
 			require.NoError(t, cmd.Process.Signal(os.Interrupt))
-			err := cmd.Wait()
+			err := wait()
 			require.Error(t, err)
 			require.Equal(t, 130, cmd.ProcessState.ExitCode(), "%s", log)
 			require.Contains(t, log.String(), "up: nodes")
@@ -266,9 +293,9 @@ func TestIntegrationUpKilled(t *testing.T) {
 	for _, at := range []string{"nodes:30", "links:20"} {
 		t.Run(at, func(t *testing.T) {
 			prefix, state := newLab(t, file)
-			cmd, log := startStalled(t, state, prefix, file, at)
+			cmd, log, wait := startStalled(t, state, prefix, file, at)
 			require.NoError(t, cmd.Process.Kill())
-			_ = cmd.Wait()
+			_ = wait()
 			left := withPrefix(t, prefix)
 			require.NotEmpty(t, left, "killed before making anything:\n%s", log)
 			t.Logf("up killed at %s with %d namespaces made", at, len(left))
