@@ -6,7 +6,7 @@
 //	nstopo up       [-prefix P] [-progress] FILE
 //	nstopo down     [-prefix P] FILE
 //	nstopo graph    [-format dot|mermaid] [-prefix P] FILE
-//	nstopo ping     [-prefix P] FILE
+//	nstopo ping     [-prefix P] [-v] FILE
 //	nstopo exec     [-f FILE [-prefix P]] NODE -- CMD [ARG...]
 //	nstopo inspect  [-format text|dot|mermaid|json] [-prefix P] [FILE | NS...]
 //	nstopo validate FILE

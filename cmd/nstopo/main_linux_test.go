@@ -137,6 +137,56 @@ func TestIntegrationArticleLocal(t *testing.T) {
 	require.Contains(t, r.stderr, "is the lab up?")
 }
 
+// The article's other two labs, each with a check that fits it: the hand-made VXLAN
+// (host1 reaches host2's overlay address; vxlan0 has VNI 42 on port 8472), and the swarm
+// overlay (containers on three hosts reach each other through VXLAN; the underlay and
+// the overlay are apart, so ping's matrix shows both and exits 1).
+func TestIntegrationExampleLabs(t *testing.T) {
+	t.Run("article-vxlan", func(t *testing.T) {
+		file := "../../examples/labs/article-vxlan.yaml"
+		prefix, state := newLab(t, file)
+		r := output(t, nstopo(state, "up", "-prefix", prefix, file), "")
+		require.Equal(t, 0, r.code, "%s", r)
+		r = output(t, nstopo(state, "exec", "-f", file, "-prefix", prefix, "host1", "ping", "-c1", "-W5", "192.168.200.2"), "")
+		require.Equal(t, 0, r.code, "%s", r)
+		vx := iptest.Links(t, prefix+"host1")["vxlan0"]
+		require.Equal(t, "vxlan", vx.Linkinfo.InfoKind)
+		require.EqualValues(t, 42, vx.Linkinfo.InfoData["id"])
+		require.EqualValues(t, 8472, vx.Linkinfo.InfoData["port"])
+		r = output(t, nstopo(state, "ping", "-prefix", prefix, file), "")
+		require.Equal(t, 0, r.code, "%s", r)
+		require.Contains(t, r.stdout, "0% dropped (4/4 received)")
+	})
+	t.Run("swarm", func(t *testing.T) {
+		file := "../../examples/labs/swarm.yaml"
+		prefix, state := newLab(t, file)
+		r := output(t, nstopo(state, "up", "-prefix", prefix, file), "")
+		require.Equal(t, 0, r.code, "%s", r)
+		r = output(t, nstopo(state, "exec", "-f", file, "-prefix", prefix, "c-swarm00", "ping", "-c1", "-W5", "10.200.0.4"), "")
+		require.Equal(t, 0, r.code, "%s", r)
+		var dsts []string
+		for _, f := range iptest.FDBs(t, prefix+"swarm00") {
+			if f.Dev == "vxlan0" && f.MAC == "00:00:00:00:00:00" {
+				dsts = append(dsts, f.Dst)
+			}
+		}
+		require.ElementsMatch(t, []string{"10.0.0.31", "10.0.0.32"}, dsts)
+		r = output(t, nstopo(state, "ping", "-prefix", prefix, file), "")
+		require.Equal(t, 1, r.code, "%s", r)
+		rows := map[string][]string{}
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(l); len(f) == 8 {
+				rows[f[0]] = f[1:]
+			}
+		}
+		// Columns: c-swarm00 c-swarm01 c-swarm02 swarm00 swarm01 swarm02 underlay.
+		require.Equal(t, []string{"-", "ok", "ok", "X", "X", "X", "-"}, rows["c-swarm00"], r.stdout)
+		require.Equal(t, []string{"X", "X", "X", "-", "ok", "ok", "-"}, rows["swarm00"], r.stdout)
+		require.Contains(t, r.stdout, "more (-v lists them)")
+		require.Contains(t, r.stdout, "66% dropped (12/36 received)")
+	})
+}
+
 // inodes returns the inode of each named namespace: a namespace made again has another.
 func inodes(t *testing.T, names []string) map[string]uint64 {
 	t.Helper()

@@ -65,7 +65,10 @@ func runValidate(_ context.Context, args []string) (int, error) {
 }
 
 func runPing(ctx context.Context, args []string) (int, error) {
-	lf, path, s, err := fileCommand("ping", "[-prefix P] FILE", args, nil)
+	var verbose *bool
+	lf, path, s, err := fileCommand("ping", "[-prefix P] [-v] FILE", args, func(fs *flag.FlagSet) {
+		verbose = fs.Bool("v", false, "list every lost ping, not only the first ten")
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -86,7 +89,7 @@ func runPing(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	printMatrix(os.Stdout, r)
+	printMatrix(os.Stdout, r, *verbose)
 	if lost := r.Lost(); lost > 0 {
 		return exitFailed, nil
 	}
@@ -95,8 +98,9 @@ func runPing(ctx context.Context, args []string) (int, error) {
 
 // printMatrix prints the reachability as a matrix, one row per node that pinged, one
 // column per node pinged ("ok": every address answered; "X": none; "2/3": some; "-":
-// nothing pinged), then each lost ping and Mininet's summary line.
-func printMatrix(w io.Writer, r *lab.Reachability) {
+// nothing pinged), then the lost pings (the first ten unless all) and Mininet's summary
+// line.
+func printMatrix(w io.Writer, r *lab.Reachability, all bool) {
 	if len(r.Results) == 0 {
 		fmt.Fprintln(w, "nothing to ping: no node has an address on a link")
 		return
@@ -143,11 +147,17 @@ func printMatrix(w io.Writer, r *lab.Reachability) {
 	tw.Flush()
 	sent := len(r.Results)
 	lost := 0
+	const shown = 10
 	for _, p := range r.Results {
 		if p.Err != nil {
 			lost++
-			fmt.Fprintf(w, "lost: %s -> %s %s: %v\n", p.From, p.To, p.Addr, p.Err)
+			if all || lost <= shown {
+				fmt.Fprintf(w, "lost: %s -> %s %s: %v\n", p.From, p.To, p.Addr, p.Err)
+			}
 		}
+	}
+	if !all && lost > shown {
+		fmt.Fprintf(w, "lost: %d more (-v lists them)\n", lost-shown)
 	}
 	fmt.Fprintf(w, "*** Results: %d%% dropped (%d/%d received)\n", lost*100/sent, sent-lost, sent)
 }
