@@ -387,6 +387,7 @@ func TestIntegrationExec(t *testing.T) {
 
 	// A signal to nstopo goes on to the command.
 	cmd := nstopo(state, "exec", ns.Name(), "--", "sh", "-c", "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so that a failure can end both
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -394,8 +395,13 @@ func TestIntegrationExec(t *testing.T) {
 	require.True(t, sc.Scan())
 	require.Equal(t, "ready", sc.Text())
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	stop := time.AfterFunc(30*time.Second, func() {
+		t.Error("the command did not end within 30 s of SIGTERM")
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
 	rest, _ := io.ReadAll(stdout)
 	_ = cmd.Wait()
+	stop.Stop()
 	require.Equal(t, 3, cmd.ProcessState.ExitCode())
 	require.Contains(t, string(rest), "got-term")
 }
