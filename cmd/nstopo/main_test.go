@@ -1,12 +1,17 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"html"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/nstopo/nstopo/lab"
 )
 
 // Mistakes on the command line and in the file exit 2 and are named, before anything
@@ -115,4 +120,49 @@ func TestGraph(t *testing.T) {
 	require.Equal(t, 0, r.code, "%s", r)
 	require.True(t, strings.HasPrefix(r.stdout, "flowchart") || strings.HasPrefix(r.stdout, "graph"), "%s", r.stdout)
 	require.Contains(t, r.stdout, "container-1")
+}
+
+// ping's picture of a Reachability: a matrix for a small lab, a line a node past
+// matrixMax, the lost pings listed (ten unless -v) and Mininet's summary.
+func TestPrintMatrix(t *testing.T) {
+	lost := errors.New("timeout")
+	r := &lab.Reachability{Results: []lab.PingResult{
+		{From: "a", To: "b", Addr: netip.MustParseAddr("10.0.0.2")},
+		{From: "a", To: "c", Addr: netip.MustParseAddr("10.0.0.3"), Err: lost},
+		{From: "b", To: "a", Addr: netip.MustParseAddr("10.0.0.1")},
+		{From: "b", To: "c", Addr: netip.MustParseAddr("10.0.0.3")},
+		{From: "b", To: "c", Addr: netip.MustParseAddr("10.1.0.3"), Err: lost},
+	}}
+	var b strings.Builder
+	printMatrix(&b, r, false)
+	require.Equal(t, `from \ to  a   b   c
+a          -   ok  X
+b          ok  -   1/2
+lost: a -> c 10.0.0.3: timeout
+lost: b -> c 10.1.0.3: timeout
+*** Results: 40% dropped (3/5 received)
+`, b.String())
+
+	r = &lab.Reachability{}
+	for i := range matrixMax + 1 {
+		for j := range matrixMax + 1 {
+			if i != j {
+				p := lab.PingResult{From: fmt.Sprintf("n%02d", i), To: fmt.Sprintf("n%02d", j), Addr: netip.MustParseAddr("10.0.0.1")}
+				if j == 0 {
+					p.Err = lost
+				}
+				r.Results = append(r.Results, p)
+			}
+		}
+	}
+	b.Reset()
+	printMatrix(&b, r, false)
+	require.Contains(t, b.String(), "from  received  unreachable\nn00   16/16     \nn01   15/16     n00\n")
+	require.Contains(t, b.String(), "lost: 6 more (-v lists them)\n*** Results: 5% dropped (256/272 received)\n")
+	b.Reset()
+	printMatrix(&b, r, true)
+	require.Equal(t, 16, strings.Count(b.String(), "lost: "))
+	b.Reset()
+	printMatrix(&b, &lab.Reachability{}, false)
+	require.Equal(t, "nothing to ping: no node has an address on a link\n", b.String())
 }

@@ -96,28 +96,45 @@ func runPing(ctx context.Context, args []string) (int, error) {
 	return exitOK, nil
 }
 
+// matrixMax is the most nodes ping draws as a matrix; more get a line each.
+const matrixMax = 16
+
+// pingCell counts the pings from one node to another.
+type pingCell struct{ sent, got int }
+
+// String is the cell in the matrix: "ok" (every address answered), "X" (none), "2/3"
+// (some), "-" (nothing pinged).
+func (c *pingCell) String() string {
+	switch {
+	case c == nil:
+		return "-"
+	case c.got == c.sent:
+		return "ok"
+	case c.got == 0:
+		return "X"
+	}
+	return fmt.Sprintf("%d/%d", c.got, c.sent)
+}
+
 // printMatrix prints the reachability as a matrix, one row per node that pinged, one
-// column per node pinged ("ok": every address answered; "X": none; "2/3": some; "-":
-// nothing pinged), then the lost pings (the first ten unless all) and Mininet's summary
-// line.
+// column per node pinged (past matrixMax nodes, a line per node: what it reached and
+// what not), then the lost pings (the first ten unless all) and Mininet's summary line.
 func printMatrix(w io.Writer, r *lab.Reachability, all bool) {
 	if len(r.Results) == 0 {
 		fmt.Fprintln(w, "nothing to ping: no node has an address on a link")
 		return
 	}
-	type cell struct{ sent, got int }
-	cells := map[[2]string]*cell{}
+	cells := map[[2]string]*pingCell{}
 	seen := map[string]bool{}
 	for _, p := range r.Results {
 		seen[p.From], seen[p.To] = true, true
-		c := cells[[2]string{p.From, p.To}]
-		if c == nil {
-			c = &cell{}
-			cells[[2]string{p.From, p.To}] = c
+		k := [2]string{p.From, p.To}
+		if cells[k] == nil {
+			cells[k] = &pingCell{}
 		}
-		c.sent++
+		cells[k].sent++
 		if p.Err == nil {
-			c.got++
+			cells[k].got++
 		}
 	}
 	var nodes []string
@@ -126,27 +143,35 @@ func printMatrix(w io.Writer, r *lab.Reachability, all bool) {
 	}
 	sort.Strings(nodes)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "from \\ to\t%s\n", strings.Join(nodes, "\t"))
+	if len(nodes) <= matrixMax {
+		fmt.Fprintf(tw, "from \\ to\t%s\n", strings.Join(nodes, "\t"))
+	} else {
+		fmt.Fprintln(tw, "from\treceived\tunreachable")
+	}
 	for _, from := range nodes {
 		row := []string{from}
+		var sum pingCell
+		var not []string
 		for _, to := range nodes {
 			c := cells[[2]string{from, to}]
-			switch {
-			case c == nil:
-				row = append(row, "-")
-			case c.got == c.sent:
-				row = append(row, "ok")
-			case c.got == 0:
-				row = append(row, "X")
-			default:
-				row = append(row, fmt.Sprintf("%d/%d", c.got, c.sent))
+			row = append(row, c.String())
+			if c != nil {
+				sum.sent, sum.got = sum.sent+c.sent, sum.got+c.got
+				if c.got < c.sent {
+					not = append(not, to)
+				}
 			}
 		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		switch {
+		case sum.sent == 0: // a node with addresses but nothing to ping from
+		case len(nodes) <= matrixMax:
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		default:
+			fmt.Fprintf(tw, "%s\t%d/%d\t%s\n", from, sum.got, sum.sent, list(not))
+		}
 	}
 	tw.Flush()
-	sent := len(r.Results)
-	lost := 0
+	sent, lost := len(r.Results), 0
 	const shown = 10
 	for _, p := range r.Results {
 		if p.Err != nil {
