@@ -243,6 +243,15 @@ func rss(n int, prefix string, pause time.Duration) int {
 	time.Sleep(pause)
 	slab0, err := slab()
 	start := time.Now()
+	tenth, last := max(n/10, 1), start
+	var tenths []time.Duration
+	leafDone = func(i int) {
+		if (i+1)%tenth == 0 {
+			now := time.Now()
+			tenths = append(tenths, now.Sub(last)/time.Duration(tenth))
+			last = now
+		}
+	}
 	var s *Star
 	if err == nil {
 		s, err = BuildStar(prefix, n, 1, ipv4)
@@ -273,6 +282,11 @@ func rss(n int, prefix string, pause time.Duration) int {
 	fmt.Printf("nstopo star N=%d (IPv6 off: %v, %d bridges): build %v (%v a node), teardown %v; peak RSS %.1f MiB; %d descriptors open after the build; slab +%.1f MiB, %.1f KiB a namespace\n",
 		n, ipv4, bridges(n), build.Round(time.Millisecond), (build / time.Duration(n)).Round(time.Microsecond), teardown.Round(time.Millisecond),
 		float64(ru.Maxrss)/1024, len(fds), float64(slab1-slab0)/(1<<20), float64(slab1-slab0)/1024/float64(n+1))
+	fmt.Print("a node, by tenths of the build:")
+	for _, d := range tenths {
+		fmt.Printf(" %v", d.Round(10*time.Microsecond))
+	}
+	fmt.Println()
 	return 0
 }
 
