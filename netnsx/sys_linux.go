@@ -41,11 +41,6 @@ func unshareNet() error {
 	return unix.Unshare(unix.CLONE_NEWNET)
 }
 
-// writeSysctl sets a network setting of the calling thread's namespace.
-func writeSysctl(key, value string) error {
-	return withSysctls(func(sys int) error { return writeSysctlAt(sys, key, value) })
-}
-
 // writeSysctlAt writes key's file under sys, a descriptor of /proc/sys or of the sys
 // directory of a private procfs (see withSysctls).
 func writeSysctlAt(sys int, key, value string) error {
