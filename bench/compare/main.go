@@ -14,7 +14,7 @@
 //	go run ./bench/compare -phases 1000          # 1, 2, 4 goroutines, phase by phase
 //
 // Every namespace is made with IPv6 off (netnsx.Config.IPv4Only, and the same sysctls
-// for the floor and the script) unless -ipv4only=false: the star is an IPv4 lab, and
+// for the floor and the scripts) unless -ipv4only=false: the star is an IPv4 lab, and
 // IPv6 autoconfiguration, flooded by the bridge to every port, is what made a big star
 // slow. Past 1000 leaves the star has a spine bridge and leaf bridges (star_linux.go).
 //
@@ -55,7 +55,7 @@ func main() {
 	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's mininet and python3-pyroute2")
 	peersDir := flag.String("peers-dir", "bench", "the directory of mininet-star.py and pyroute2-star.py")
 	peersMax := flag.Int("peers-max", 1000, "largest N to run the peers (mininet, pyroute2, pyroute2-pushns) for")
-	ipv4Only := flag.Bool("ipv4only", true, "turn IPv6 off in every namespace before its interfaces exist, for every method but the peers")
+	ipv4Only := flag.Bool("ipv4only", true, "turn IPv6 off in every namespace before its interfaces exist (the peers' scripts get IPV4ONLY=1; Mininet's switch ports stay in the host namespace, left alone)")
 	prefixFlag := flag.String("prefix", "", "namespace name prefix (default cmp<pid>-); a run deletes leftovers with its own prefix only")
 	phases := flag.Int("phases", 0, "instead: time namespace creation, veth creation and address setup of this many leaves with 1, 2 and 4 goroutines")
 	growth := flag.Int("growth", 0, "instead: attach this many veth pairs to one bridge, with IPv6 on and off, and print the cost per pair as it grows")
@@ -93,7 +93,7 @@ func main() {
 	}
 }
 
-// ipv4 is the -ipv4only flag, for every method but the peers (their scripts keep IPv6).
+// ipv4 is the -ipv4only flag, for every method (the scripts as IPV4ONLY=1).
 var ipv4 bool
 
 func run(sizes string, rounds int, script string, ipMax, peersMax int, pause time.Duration, prefix string, only []string, peers []method) error {
@@ -113,7 +113,7 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 	capped := func(m string, n int) bool {
 		return m == "iproute2" && n > ipMax || slices.ContainsFunc(peers, func(p method) bool { return p.name == m }) && n > peersMax
 	}
-	fmt.Printf("IPv6 off (-ipv4only): %v, not for the peers; bridges hold at most %d leaves each\n", ipv4, PortsPerBridge)
+	fmt.Printf("IPv6 off (-ipv4only): %v; bridges hold at most %d leaves each\n", ipv4, PortsPerBridge)
 	fmt.Printf("%-6s %-16s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
