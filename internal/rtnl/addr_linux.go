@@ -37,6 +37,22 @@ func addrAddRequest(index int, p netip.Prefix) *nl.NetlinkRequest {
 		nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip))
 }
 
+// AddrDel removes p from the link with that index, as `ip addr del` does: the address
+// and its prefix length must both match (EADDRNOTAVAIL otherwise).
+func (c *Conn) AddrDel(index int, p netip.Prefix) error {
+	_, err := c.exec(addrDelRequest(index, p), 0)
+	return err
+}
+
+func addrDelRequest(index int, p netip.Prefix) *nl.NetlinkRequest {
+	msg := nl.NewIfAddrmsg(family(p.Addr()))
+	msg.Index = uint32(index)
+	msg.Prefixlen = uint8(p.Bits())
+	ip := p.Addr().AsSlice()
+	return newRequest(unix.RTM_DELADDR, unix.NLM_F_ACK, msg,
+		nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+}
+
 // Addr is one interface address.
 type Addr struct {
 	Index  int
