@@ -258,6 +258,15 @@ func (c *Conn) LinkSet(index int, ch LinkChange) error {
 	return err
 }
 
+// LinkSetByName applies a change to the link called name, for when its index is not
+// known (just moved in from another namespace). ch must not rename it.
+func (c *Conn) LinkSetByName(name string, ch LinkChange) error {
+	req := linkSetRequest(0, ch)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	_, err := c.exec(req, 0)
+	return err
+}
+
 func linkSetRequest(index int, ch LinkChange) *nl.NetlinkRequest {
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
