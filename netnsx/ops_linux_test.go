@@ -131,8 +131,12 @@ func TestIntegrationSetNS(t *testing.T) {
 	require.NoError(t, l.SetNS(a), "to where it is: nothing changes")
 	require.Same(t, a, l.NS())
 
+	// Its index is taken in c, so the kernel gives it another there.
+	old := l.Index()
+	iptest.Run(t, nil, "ip", "-n", c.Name(), "link", "add", "name", "taken", "index", fmt.Sprint(old), "type", "bridge")
 	require.NoError(t, l.SetNS(c))
 	require.Same(t, c, l.NS())
+	require.NotEqual(t, old, l.Index())
 	require.NotContains(t, iptest.Links(t, a.Name()), "eth0")
 	inC := iptest.Links(t, c.Name())["eth0"]
 	require.Equal(t, inC.Ifindex, l.Index(), "Index is the one it has in c")
@@ -383,4 +387,82 @@ func TestIntegrationOutput(t *testing.T) {
 	_, err = a.Output(ctx, "no-such-program-nstopo")
 	require.ErrorIs(t, err, netnsx.ErrNotFound)
 	require.ErrorIs(t, err, exec.ErrNotFound)
+}
+
+// link joins a and b with a veth pair named as given, addressed and up.
+func link(t *testing.T, a *netnsx.NS, aName, aAddr string, b *netnsx.NS, bName, bAddr string) *veth.Pair {
+	t.Helper()
+	p, err := veth.Create(veth.Config{
+		A: veth.End{NS: a, Name: aName, Addrs: []netip.Prefix{netip.MustParsePrefix(aAddr)}},
+		B: veth.End{NS: b, Name: bName, Addrs: []netip.Prefix{netip.MustParsePrefix(bAddr)}},
+	})
+	require.NoError(t, err)
+	return p
+}
+
+// Two routers between h1 and h2, one subnet on each side of each: h1 reaches h2's
+// service address through r1 until ReplaceRoute sends it through r2, and the routers'
+// counters say which one carried the traffic.
+func TestIntegrationRouterReplaceRoute(t *testing.T) {
+	h1, h2 := netnsxtest.NewIPv4Only(t, "h1"), netnsxtest.NewIPv4Only(t, "h2")
+	r1, r2 := netnsxtest.NewIPv4Only(t, "r1"), netnsxtest.NewIPv4Only(t, "r2")
+	via1 := link(t, h1, "eth0", "10.41.1.2/24", r1, "west", "10.41.1.1/24")
+	link(t, r1, "east", "10.41.2.1/24", h2, "eth0", "10.41.2.2/24")
+	via2 := link(t, h1, "eth1", "10.41.3.2/24", r2, "west", "10.41.3.1/24")
+	link(t, r2, "east", "10.41.4.1/24", h2, "eth1", "10.41.4.2/24")
+	lo, err := h2.Link("lo")
+	require.NoError(t, err)
+	require.NoError(t, lo.AddAddr(netip.MustParsePrefix("10.41.9.1/32")))
+
+	pf, ad := netip.MustParsePrefix, netip.MustParseAddr
+	service := ad("10.41.9.1")
+	for _, step := range []struct {
+		ns *netnsx.NS
+		r  netnsx.Route
+	}{
+		{r1, netnsx.Route{Dst: pf("10.41.9.0/24"), Gateway: ad("10.41.2.2")}},
+		{r2, netnsx.Route{Dst: pf("10.41.9.0/24"), Gateway: ad("10.41.4.2")}},
+		{h2, netnsx.Route{Dst: pf("10.41.1.0/24"), Gateway: ad("10.41.2.1")}},
+		{h2, netnsx.Route{Dst: pf("10.41.3.0/24"), Gateway: ad("10.41.4.1")}},
+		{h1, netnsx.Route{Dst: pf("10.41.9.0/24"), Gateway: ad("10.41.1.1")}},
+	} {
+		require.NoError(t, step.ns.AddRoute(step.r))
+	}
+	ctx := context.Background()
+	ping := func() error {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := h1.Ping(c, service)
+		return err
+	}
+	require.Error(t, ping(), "no forwarding yet: r1 drops it")
+	for _, r := range []*netnsx.NS{r1, r2} {
+		require.NoError(t, r.SetSysctl("net.ipv4.ip_forward", "1"))
+	}
+	netnsxtest.RequireReachable(t, h1, service)
+
+	const n = 5
+	forwarded := func(p *veth.Pair) uint64 { // what the router's west end received
+		st, err := p.B.Stats()
+		require.NoError(t, err)
+		return st.RxPackets
+	}
+	send := func() {
+		st, err := h1.PingStats(ctx, service, n, 10*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, n, st.Received)
+	}
+	before1, before2 := forwarded(via1), forwarded(via2)
+	send()
+	require.GreaterOrEqual(t, forwarded(via1)-before1, uint64(n), "through r1")
+	// Less than n, not zero: a late ARP probe may cross a link the pings no longer use.
+	require.Less(t, forwarded(via2)-before2, uint64(n), "not through r2")
+
+	require.NoError(t, h1.ReplaceRoute(netnsx.Route{Dst: pf("10.41.9.0/24"), Gateway: ad("10.41.3.1")}))
+	require.Equal(t, []string{"10.41.9.0/24 10.41.3.1 eth1 0"},
+		slices.DeleteFunc(ipRoutes(t, h1.Name(), "4", 254), func(s string) bool { return !strings.HasPrefix(s, "10.41.9.") }))
+	before1, before2 = forwarded(via1), forwarded(via2)
+	send()
+	require.Less(t, forwarded(via1)-before1, uint64(n), "not through r1 any more")
+	require.GreaterOrEqual(t, forwarded(via2)-before2, uint64(n), "through r2")
 }
