@@ -13,10 +13,6 @@ import (
 	"github.com/nstopo/nstopo/internal/rtnl"
 )
 
-// The calls that change a link in place. SetName and SetNS also update the *Link they
-// are called on (its Name, or its NS and Index): do not call them while another
-// goroutine uses the same *Link.
-
 // RemoveAddr removes an address, as `ip addr del P dev NAME` does. The address and its
 // prefix length must both be the link's: otherwise the error is ErrNotFound. As with
 // ip, removing a primary IPv4 address also removes the secondary addresses of its

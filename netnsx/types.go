@@ -82,7 +82,9 @@ type Config struct {
 }
 
 // Link is a network interface inside a namespace. It refers to the interface by index,
-// which the kernel never reuses while the interface exists.
+// which the kernel never reuses while the interface exists. SetName and SetNS update
+// the *Link (its Name; its NS and Index): do not call them while another goroutine
+// uses the same *Link.
 type Link struct {
 	ns    *NS
 	name  string
