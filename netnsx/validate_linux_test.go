@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,9 +88,9 @@ func TestNilAndBadArguments(t *testing.T) {
 		{Dst: p("10.1.0.0/16"), Dev: "eth0", Src: a("10.1.0.1")}, // Src is read back only
 		{Dst: p("::ffff:10.0.0.0/104"), Dev: "eth0"},             // IPv4-mapped
 		{Dst: p("10.1.0.0/16"), Dev: "eth0", Table: -1},          // table out of range
-		{Dst: p("10.1.0.0/16"), Dev: "eth0", Table: 1 << 32},     // table out of range
+		{Dst: p("10.1.0.0/16"), Dev: "eth0", Table: past32},      // table out of range
 		{Dst: p("10.1.0.0/16"), Dev: "eth0", Metric: -1},         // metric out of range
-		{Dst: p("10.1.0.0/16"), Dev: "eth0", Metric: 1 << 32},    // metric out of range
+		{Dst: p("10.1.0.0/16"), Dev: "eth0", Metric: past32},     // metric out of range
 		{Dst: p("fd00::/64"), Gateway: a("10.0.0.1")},            // family mismatch
 		{Gateway: a("fe80::1%eth0")},                             // a zone
 	} {
@@ -100,13 +101,23 @@ func TestNilAndBadArguments(t *testing.T) {
 		}
 		require.ErrorIs(t, host.DeleteRoute(r), netnsx.ErrInvalid, "DeleteRoute(%+v)", r)
 	}
-	for _, table := range []int{-1, 1 << 32} {
+	for _, table := range []int{-1, past32} {
 		_, err := host.RoutesIn(table)
 		require.ErrorIs(t, err, netnsx.ErrInvalid, "RoutesIn(%d)", table)
 	}
 	_, err = host.Output(context.Background(), "true")
 	require.ErrorIs(t, err, netnsx.ErrInvalid)
 }
+
+// past32 is 2³², past every table and metric, where int has 64 bits; elsewhere -1,
+// refused as well. (A constant would not compile for 32-bit platforms.)
+var past32 = func() int {
+	if strconv.IntSize == 64 {
+		v := uint64(1) << 32
+		return int(v)
+	}
+	return -1
+}()
 
 // nilCtx is a nil context.Context, as a careless caller passes one.
 var nilCtx context.Context
