@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A kernel that renames only links that are down (before 6.x; this one renames them up)
+// A kernel that renames only links that are down (before 6.2; this one, 6.18, renames them up)
 // answers EBUSY: ErrInvalid, saying what to do, the errno still reachable.
 func TestRenameErrBusy(t *testing.T) {
 	l := &Link{name: "eth0"}
