@@ -121,9 +121,12 @@ func TestIntegrationSetNS(t *testing.T) {
 	a, b, p := joined(t, false, "10.34.0.1/24", "10.34.0.2/24")
 	c := netnsxtest.New(t)
 	l := p.A
+	br, err := bridge.Create(a, bridge.Config{Name: "br0"})
+	require.NoError(t, err)
+	require.NoError(t, l.SetMaster(br.Link))
 
 	// b has an eth0 (the other end): refused, and the link stays in a.
-	err := l.SetNS(b)
+	err = l.SetNS(b)
 	require.ErrorIs(t, err, netnsx.ErrExists)
 	require.Same(t, a, l.NS())
 	require.Contains(t, iptest.Links(t, a.Name()), "eth0")
@@ -141,6 +144,7 @@ func TestIntegrationSetNS(t *testing.T) {
 	inC := iptest.Links(t, c.Name())["eth0"]
 	require.Equal(t, inC.Ifindex, l.Index(), "Index is the one it has in c")
 	require.NotContains(t, inC.Flags, "UP", "moved links arrive down")
+	require.Empty(t, inC.Master, "and out of their bridge")
 	require.Empty(t, ipAddrs(t, c.Name(), "eth0"), "addresses do not follow")
 
 	// The *Link works where it is now: up, addressed, and its peer in b reachable.
@@ -154,8 +158,6 @@ func TestIntegrationSetNS(t *testing.T) {
 	lo, err := a.Link("lo")
 	require.NoError(t, err)
 	require.ErrorIs(t, lo.SetNS(c), netnsx.ErrExists)
-	br, err := bridge.Create(a, bridge.Config{Name: "br0"})
-	require.NoError(t, err)
 	require.ErrorIs(t, br.SetNS(c), netnsx.ErrInvalid)
 	require.Contains(t, iptest.Links(t, a.Name()), "br0")
 }
