@@ -134,7 +134,7 @@ func (ns *NS) read() (*view, error) {
 		if v.addrs, err = c.Addrs(0); err != nil {
 			return err
 		}
-		if v.routes, err = routes(c, v.byIdx); err != nil {
+		if v.routes, err = routes(c, v.byIdx, unix.RT_TABLE_MAIN); err != nil {
 			return err
 		}
 		for _, l := range v.links {
@@ -148,16 +148,20 @@ func (ns *NS) read() (*view, error) {
 	return v, err
 }
 
-// routes reads the main table, naming each route's device.
-func routes(c *rtnl.Conn, byIdx map[int]*rtnl.Link) ([]Route, error) {
-	rs, err := c.Routes()
+// routes reads one table, naming each route's device; main is read back as Table 0.
+func routes(c *rtnl.Conn, byIdx map[int]*rtnl.Link, table uint32) ([]Route, error) {
+	rs, err := c.RoutesIn(table)
 	out := make([]Route, 0, len(rs))
 	for _, r := range rs {
 		dev := ""
 		if l := byIdx[r.OIF]; l != nil {
 			dev = l.Name
 		}
-		out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: dev, Src: r.Src})
+		t := int(r.Table)
+		if r.Table == unix.RT_TABLE_MAIN {
+			t = 0
+		}
+		out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: dev, Src: r.Src, Table: t, Metric: int(r.Priority)})
 	}
 	return out, err
 }
