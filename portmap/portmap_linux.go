@@ -22,11 +22,11 @@ import (
 // ns (see the package documentation).
 func Publish(ns *netnsx.NS, cfg Config) (*Mapping, error) {
 	op := "publish " + cfg.String()
-	if ns == nil {
-		return nil, fmt.Errorf("portmap: %s: %w", op, errdefs.Invalid("nil namespace (the host is netnsx.Host())"))
-	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("portmap: %s in %s: %w", op, ns, err)
+	}
+	if ns == nil {
+		return nil, fmt.Errorf("portmap: %s in %s: %w", op, ns, errdefs.Invalid("nil namespace (the host is netnsx.Host())"))
 	}
 	if err := forwarding(ns, &cfg); err != nil {
 		return nil, fmt.Errorf("portmap: %s in %s: %w", op, ns, err)
