@@ -3,6 +3,7 @@ package portmap_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -33,9 +34,15 @@ type lab struct {
 	host, container, outside *netnsx.NS
 }
 
-func newLab(t *testing.T, forward bool) *lab {
+func newLab(t *testing.T, forward bool) *lab { return newLabRoutes(t, forward, true) }
+
+func newLabRoutes(t *testing.T, forward, defaultRoute bool) *lab {
 	t.Helper()
 	l := &lab{host: netnsxtest.New(t, "host"), container: netnsxtest.New(t, "ctr"), outside: netnsxtest.New(t, "out")}
+	for _, ns := range []*netnsx.NS{l.host, l.container, l.outside} {
+		// No duplicate address detection: an IPv6 address is usable at once.
+		require.NoError(t, ns.SetSysctl("net.ipv6.conf.default.accept_dad", "0"))
+	}
 	br, err := bridge.Create(l.host, bridge.Config{Name: "docker0", Addrs: []netip.Prefix{pfx("172.17.0.1/16"), pfx("fd17::1/64")}})
 	require.NoError(t, err)
 	_, err = veth.Create(veth.Config{
@@ -43,8 +50,10 @@ func newLab(t *testing.T, forward bool) *lab {
 		B: veth.End{NS: l.container, Name: "eth0", Addrs: []netip.Prefix{pfx("172.17.0.2/16"), pfx("fd17::2/64")}},
 	})
 	require.NoError(t, err)
-	require.NoError(t, l.container.AddRoute(netnsx.Route{Dst: pfx("0.0.0.0/0"), Gateway: netip.MustParseAddr("172.17.0.1")}))
-	require.NoError(t, l.container.AddRoute(netnsx.Route{Dst: pfx("::/0"), Gateway: netip.MustParseAddr("fd17::1")}))
+	if defaultRoute {
+		require.NoError(t, l.container.AddRoute(netnsx.Route{Dst: pfx("0.0.0.0/0"), Gateway: netip.MustParseAddr("172.17.0.1")}))
+		require.NoError(t, l.container.AddRoute(netnsx.Route{Dst: pfx("::/0"), Gateway: netip.MustParseAddr("fd17::1")}))
+	}
 	_, err = veth.Create(veth.Config{
 		A: veth.End{NS: l.host, Name: "eth0", Addrs: []netip.Prefix{pfx("10.30.0.1/24"), pfx("fd30::1/64")}},
 		B: veth.End{NS: l.outside, Name: "eth0", Addrs: []netip.Prefix{pfx("10.30.0.2/24"), pfx("fd30::2/64")}},
@@ -128,7 +137,24 @@ func TestIntegrationPublishTCP(t *testing.T) {
 	out, err := exec.Command(iptest.Tool("ip"), "-n", l.host.Name(), "link", "set", "veth0", "type", "bridge_slave", "hairpin", "on").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.NoError(t, roundTrip(l.container, "10.30.0.1:8080"), "from the container to itself (hairpin)")
-	refused(t, l.host, "127.0.0.1:8080") // loopback is not published
+	// Loopback is not published: localhost:8080 stays whatever listens there.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	own, err := l.host.Listen(ctx, "tcp", "127.0.0.1:8080")
+	require.NoError(t, err)
+	defer own.Close()
+	go func() {
+		if c, err := own.Accept(); err == nil {
+			_, _ = c.Write([]byte("the host's own"))
+			_ = c.Close()
+		}
+	}()
+	c, err := l.host.Dial(ctx, "tcp", "127.0.0.1:8080")
+	require.NoError(t, err)
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	_ = c.Close()
+	require.Equal(t, "the host's own", string(got))
 
 	nft := tables(t, l.host)
 	rules, ok := nft["ip "+m.Table()]
@@ -152,6 +178,19 @@ func TestIntegrationPublishTCP(t *testing.T) {
 	require.NotContains(t, tables(t, l.host), "ip6 "+m6.Table())
 	var nilMapping *portmap.Mapping
 	require.NoError(t, nilMapping.Remove())
+}
+
+// A container with no route back to the host's outside address still answers the
+// host's own connections to it: they are masqueraded to the bridge's address. Clients
+// from outside keep their address, so they need the route back, as with Docker.
+func TestIntegrationMasqueradeLocal(t *testing.T) {
+	l := newLabRoutes(t, true, false)
+	serve(t, l.container, "172.17.0.2:80")
+	m, err := portmap.Publish(l.host, portmap.Config{HostPort: 8080, Dst: addrPort("172.17.0.2:80")})
+	require.NoError(t, err)
+	defer m.Remove()
+	require.NoError(t, roundTrip(l.host, "10.30.0.1:8080"), "from the host, masqueraded")
+	refused(t, l.outside, "10.30.0.1:8080")
 }
 
 // `docker run -p 5353:53/udp`.
