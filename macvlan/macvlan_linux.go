@@ -117,7 +117,8 @@ func (l *Link) Mode() (Mode, error) {
 		if k.Kind != "macvlan" {
 			return errdefs.Invalid("%s is a %q link now, not a macvlan link", l.Name(), k.Kind)
 		}
-		v, ok := parseMode(k.Data)
+		v := parseMode(k.Data)
+		var ok bool
 		if m, ok = modeOf(v); !ok {
 			return fmt.Errorf("%w: mode %d", netnsx.ErrNotSupported, v)
 		}
@@ -129,18 +130,16 @@ func (l *Link) Mode() (Mode, error) {
 	return m, nil
 }
 
-// parseMode reads IFLA_MACVLAN_MODE from IFLA_INFO_DATA; 0 and false when absent.
-func parseMode(data []byte) (uint32, bool) {
+// parseMode reads IFLA_MACVLAN_MODE from IFLA_INFO_DATA; 0 (no mode) when absent.
+func parseMode(data []byte) uint32 {
 	as, err := nl.ParseRouteAttr(data)
 	if err != nil {
-		return 0, false
+		return 0
 	}
 	for _, a := range as {
 		if a.Attr.Type&0x3fff == iflaMacvlanMode && len(a.Value) >= 4 {
-			return native.Uint32(a.Value), true
+			return binary.NativeEndian.Uint32(a.Value)
 		}
 	}
-	return 0, false
+	return 0
 }
-
-var native = binary.NativeEndian
