@@ -16,8 +16,9 @@
 //
 //   - prerouting (type nat, priority dstnat): traffic arriving from outside for the
 //     port — on HostAddr, or on any local address of the namespace when HostAddr is
-//     zero (`fib daddr type local`, Docker's `-m addrtype --dst-type LOCAL`) — is
-//     DNATed to Dst;
+//     zero — is DNATed to Dst; only while the address is the namespace's own
+//     (`fib daddr type local`, Docker's `-m addrtype --dst-type LOCAL`), so traffic
+//     the namespace routes on to others is never caught;
 //   - output (type nat, priority -100): the same for connections the namespace opens
 //     itself, except to loopback addresses: the kernel will not route 127.0.0.0/8 off
 //     the host without route_localnet, so `localhost:8080` is not published (Docker's

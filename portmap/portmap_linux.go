@@ -134,15 +134,17 @@ func l4(p Protocol, port uint16) []expr.Any {
 	}
 }
 
-// dnat is `[ip daddr HOST | fib daddr type local] PROTO dport PORT dnat to DST`; in
+// dnat is `fib daddr type local [ip daddr HOST] PROTO dport PORT dnat to DST`; in
 // output, loopback destinations are left alone.
 func dnat(cfg *Config, output bool) []expr.Any {
 	_, dstOff, n := offsets(cfg)
 	var e []expr.Any
 	loadDst := &expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: dstOff, Len: n}
+	// Only traffic for the namespace itself, never traffic it routes to others: with
+	// HostAddr too, which may be added to (or removed from) a link at any time.
+	e = append(e, &expr.Fib{Register: reg1, FlagDADDR: true, ResultADDRTYPE: true},
+		cmp(expr.CmpOpEq, binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)))
 	if cfg.anyHost() {
-		e = append(e, &expr.Fib{Register: reg1, FlagDADDR: true, ResultADDRTYPE: true},
-			cmp(expr.CmpOpEq, binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)))
 		if output {
 			if n == 4 { // ip daddr != 127.0.0.0/8
 				e = append(e, loadDst,
@@ -195,8 +197,9 @@ func masquerade(cfg *Config) [][]expr.Any {
 const ipsDstNAT = 1 << 5 // IPS_DST_NAT in linux/netfilter/nf_conntrack_common.h
 
 // Remove deletes the mapping's table and with it all its rules, and nothing else. It
-// is idempotent and nil-safe; a table already gone (deleted by hand, or with its
-// namespace) counts as removed.
+// is idempotent and nil-safe; a table already gone (deleted by hand) counts as
+// removed. A mapping whose namespace handle was closed cannot be removed through it
+// (ErrClosed); deleting the namespace takes its tables with it.
 func (m *Mapping) Remove() error {
 	if m == nil {
 		return nil

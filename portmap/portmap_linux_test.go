@@ -330,3 +330,52 @@ func TestIntegrationClosedNamespace(t *testing.T) {
 	require.NoError(t, m.Remove())
 	require.NotContains(t, tables(t, l.host), "ip "+m.Table())
 }
+
+// hello serves msg to every connection on addr in ns until the test ends.
+func hello(t *testing.T, ns *netnsx.NS, addr, msg string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ln, err := ns.Listen(ctx, "tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(msg))
+			_ = c.Close()
+		}
+	}()
+}
+
+func fetch(t *testing.T, ns *netnsx.NS, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := ns.Dial(ctx, "tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	b, err := io.ReadAll(c)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// Only traffic for the namespace's own addresses is published: traffic it routes on
+// to the container's own port 8080 passes untouched.
+func TestIntegrationRoutedTrafficUntouched(t *testing.T) {
+	l := newLab(t, true)
+	require.NoError(t, l.outside.AddRoute(netnsx.Route{Dst: pfx("172.17.0.0/16"), Gateway: netip.MustParseAddr("10.30.0.1")}))
+	hello(t, l.container, "172.17.0.2:80", "port 80")
+	hello(t, l.container, "172.17.0.2:8080", "port 8080")
+	for _, host := range []netip.Addr{{}, netip.MustParseAddr("10.30.0.1")} {
+		m, err := portmap.Publish(l.host, portmap.Config{HostAddr: host, HostPort: 8080, Dst: addrPort("172.17.0.2:80")})
+		require.NoError(t, err)
+		require.Equal(t, "port 80", fetch(t, l.outside, "10.30.0.1:8080"), "published")
+		require.Equal(t, "port 8080", fetch(t, l.outside, "172.17.0.2:8080"), "routed, untouched")
+		require.Equal(t, "port 8080", fetch(t, l.host, "172.17.0.2:8080"), "the host's own, to the container, untouched")
+		require.NoError(t, m.Remove())
+	}
+}
