@@ -378,4 +378,9 @@ func TestIntegrationRoutedTrafficUntouched(t *testing.T) {
 		require.Equal(t, "port 8080", fetch(t, l.host, "172.17.0.2:8080"), "the host's own, to the container, untouched")
 		require.NoError(t, m.Remove())
 	}
+	// A HostAddr that is not the host's (here the container's) catches nothing routed.
+	m, err := portmap.Publish(l.host, portmap.Config{HostAddr: netip.MustParseAddr("172.17.0.2"), HostPort: 8080, Dst: addrPort("172.17.0.2:80")})
+	require.NoError(t, err)
+	require.Equal(t, "port 8080", fetch(t, l.outside, "172.17.0.2:8080"), "routed, untouched")
+	require.NoError(t, m.Remove())
 }
