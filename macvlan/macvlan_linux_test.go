@@ -22,7 +22,7 @@ var pfx = netip.MustParsePrefix
 
 // uplink makes the simulated host's parent device: one end of a veth pair whose other
 // end stays beside it, up, so the parent carries traffic (this kernel has no dummy).
-func uplink(t *testing.T, host *netnsx.NS) *netnsx.Link {
+func uplink(t testing.TB, host *netnsx.NS) *netnsx.Link {
 	t.Helper()
 	p, err := veth.Create(veth.Config{A: veth.End{NS: host, Name: "uplink"}, B: veth.End{NS: host, Name: "wire"}})
 	require.NoError(t, err)

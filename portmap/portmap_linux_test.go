@@ -36,7 +36,7 @@ type lab struct {
 
 func newLab(t *testing.T, forward bool) *lab { return newLabRoutes(t, forward, true) }
 
-func newLabRoutes(t *testing.T, forward, defaultRoute bool) *lab {
+func newLabRoutes(t testing.TB, forward, defaultRoute bool) *lab {
 	t.Helper()
 	l := &lab{host: netnsxtest.New(t, "host"), container: netnsxtest.New(t, "ctr"), outside: netnsxtest.New(t, "out")}
 	for _, ns := range []*netnsx.NS{l.host, l.container, l.outside} {
