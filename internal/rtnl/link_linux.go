@@ -102,6 +102,7 @@ type LinkSpec struct {
 	Master       int  // enslave at creation (the kernel does it in the same request)
 	Up           bool // IFF_UP at creation
 	NSFd         int  // >0: create it in the namespace behind this file descriptor
+	Link         int  // IFLA_LINK: the lower device (a macvlan's parent) in the sender's namespace
 	Kind         string
 	Data         []*nl.RtAttr // IFLA_INFO_DATA children
 	Peer         *LinkSpec    // veth: the other end; the kernel ignores its Master and refuses its Up
@@ -124,6 +125,9 @@ func (s *LinkSpec) encode(add func(nl.NetlinkRequestData)) {
 	}
 	if s.Master > 0 {
 		add(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(s.Master))))
+	}
+	if s.Link > 0 {
+		add(nl.NewRtAttr(unix.IFLA_LINK, nl.Uint32Attr(uint32(s.Link))))
 	}
 	if s.NSFd > 0 {
 		add(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(s.NSFd))))
@@ -299,6 +303,18 @@ func linkSetRequest(index int, ch LinkChange) *nl.NetlinkRequest {
 func (c *Conn) LinkDel(index int) error {
 	_, err := c.exec(linkDelRequest(index), 0)
 	return err
+}
+
+// LinkDelByName deletes the link called name: the cleanup of a link made in another
+// namespace whose index was never read.
+func (c *Conn) LinkDelByName(name string) error {
+	_, err := c.exec(linkDelByNameRequest(name), 0)
+	return err
+}
+
+func linkDelByNameRequest(name string) *nl.NetlinkRequest {
+	return newRequest(unix.RTM_DELLINK, unix.NLM_F_ACK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+		nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 }
 
 func linkDelRequest(index int) *nl.NetlinkRequest {
