@@ -341,24 +341,36 @@ func (b *builder) impairments() error {
 // shell returns a command running c with /bin/sh -c.
 func shell(c string) *exec.Cmd { return exec.Command("/bin/sh", "-c", c) }
 
-func (b *builder) exec() error {
-	type cmd struct {
-		node string
-		i    int
-	}
-	var all []cmd
-	for _, n := range names(b.s.Topology.Nodes) {
-		for i := range b.s.node(n).Exec {
-			all = append(all, cmd{n, i})
+// command is one of a node's Exec or Start commands.
+type command struct {
+	node, path, line string // path: "topology.nodes.a.exec[0]"
+}
+
+// commands lists the Exec (start false) or Start commands of every node, by node.
+func (s *Spec) commands(start bool) []command {
+	var all []command
+	for _, n := range names(s.Topology.Nodes) {
+		node, kind := s.node(n), "exec"
+		list := node.Exec
+		if start {
+			list, kind = node.Start, "start"
+		}
+		for i, c := range list {
+			all = append(all, command{n, fmt.Sprintf("topology.nodes.%s.%s[%d]", n, kind, i), c})
 		}
 	}
+	return all
+}
+
+func (b *builder) exec() error {
+	all := b.s.commands(false)
 	return b.each("exec", len(all), 1, func(k int) error {
-		c := b.s.node(all[k].node).Exec[all[k].i]
-		cmd := shell(c)
+		c := all[k]
+		cmd := shell(c.line)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := b.l.nodes[all[k].node].Run(cmd); err != nil {
-			return fmt.Errorf("topology.nodes.%s.exec[%d] %q: %w; output: %q", all[k].node, all[k].i, c, err, tail(out.String()))
+		if err := b.l.nodes[c.node].Run(cmd); err != nil {
+			return fmt.Errorf("%s %q: %w; output: %q", c.path, c.line, err, tail(out.String()))
 		}
 		return nil
 	})
@@ -373,31 +385,22 @@ func tail(s string) string {
 }
 
 func (b *builder) start() error {
-	type cmd struct {
-		node string
-		i    int
-	}
-	var all []cmd
-	for _, n := range names(b.s.Topology.Nodes) {
-		for i := range b.s.node(n).Start {
-			all = append(all, cmd{n, i})
-		}
-	}
+	all := b.s.commands(true)
 	return b.each("start", len(all), 1, func(k int) error {
-		c := b.s.node(all[k].node).Start[all[k].i]
-		cmd := shell(c)
+		c := all[k]
+		cmd := shell(c.line)
 		// A group of its own, so that killing it kills what the shell started too.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := b.l.nodes[all[k].node].Start(cmd); err != nil {
-			return fmt.Errorf("topology.nodes.%s.start[%d] %q: %w", all[k].node, all[k].i, c, err)
+		if err := b.l.nodes[c.node].Start(cmd); err != nil {
+			return fmt.Errorf("%s %q: %w", c.path, c.line, err)
 		}
-		p := &proc{node: all[k].node, cmd: cmd, done: make(chan struct{})}
+		p := &proc{node: c.node, cmd: cmd, done: make(chan struct{})}
 		go func() { _ = cmd.Wait(); close(p.done) }()
 		b.l.mu.Lock()
 		b.l.procs = append(b.l.procs, p)
 		b.l.mu.Unlock()
 		if err := b.st.addProcess(cmd.Process.Pid); err != nil {
-			return fmt.Errorf("topology.nodes.%s.start[%d]: %w", all[k].node, all[k].i, err)
+			return fmt.Errorf("%s: %w", c.path, err)
 		}
 		return nil
 	})

@@ -138,7 +138,6 @@ func TestIntegrationExecStart(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 // TestBuildHostile: nil and invalid specs are refused before anything is made; a nil or
 // zero Lab is safe to close.
 func TestBuildHostile(t *testing.T) {
