@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +131,85 @@ func BenchmarkBuild(b *testing.B) {
 			})
 		}
 	}
+}
+
+var compare = flag.String("lab.compare", "", "sizes for TestCompareBuild, such as 100,1000; empty: skip it")
+
+// TestCompareBuild times the star built from its description (one and two goroutines)
+// against the same star built with direct calls, in rounds that rotate the order, each
+// build after a pause for the kernel to free the namespaces of the last, and logs the
+// median build times and their ratios. A measurement, not a test: it runs only when
+// asked, and asserts nothing about time.
+//
+//	go test -run TestCompareBuild -v ./lab -args -lab.compare 100,1000 -lab.rounds 3
+func TestCompareBuild(t *testing.T) {
+	if *compare == "" {
+		t.Skip("a measurement: run with -args -lab.compare 100,1000")
+	}
+	netnsxtest.RequirePrivileged(t)
+	type method struct {
+		name  string
+		build func(n int) (teardown func() error, err error)
+	}
+	spec := func(w int) func(n int) (func() error, error) {
+		return func(n int) (func() error, error) {
+			old := *lab.Workers
+			*lab.Workers = w
+			defer func() { *lab.Workers = old }()
+			s := starSpec(n)
+			s.Prefix = netnsxtest.Name(0) + "-"
+			l, err := lab.Build(context.Background(), s, &lab.Options{StateDir: t.TempDir()})
+			if err != nil {
+				return nil, err
+			}
+			return l.Close, nil
+		}
+	}
+	methods := []method{
+		{"direct", func(n int) (func() error, error) {
+			made, err := buildDirect(netnsxtest.Name(0)+"-", n)
+			return func() error { return netnsx.DeleteAll(made...) }, err
+		}},
+		{"spec-1g", spec(1)},
+		{"spec-2g", spec(2)},
+	}
+	for _, f := range strings.Split(*compare, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times := map[string][]time.Duration{}
+		for r := 0; r < *rounds; r++ {
+			for k := range methods {
+				m := methods[(k+r)%len(methods)]
+				time.Sleep(*pause)
+				start := time.Now()
+				teardown, err := m.build(n)
+				d := time.Since(start)
+				if teardown != nil {
+					err = errors.Join(err, teardown())
+				}
+				if err != nil {
+					t.Fatalf("%s N=%d: %v", m.name, n, err)
+				}
+				times[m.name] = append(times[m.name], d)
+			}
+		}
+		direct := median(times["direct"])
+		for _, m := range methods {
+			md := median(times[m.name])
+			t.Logf("N=%d %-8s median %v of %v (%.2f× direct)", n, m.name, md.Round(time.Millisecond), times[m.name], float64(md)/float64(direct))
+		}
+	}
+}
+
+var (
+	rounds = flag.Int("lab.rounds", 3, "rounds of TestCompareBuild")
+	pause  = flag.Duration("lab.pause", 2*time.Second, "pause before each build of TestCompareBuild")
+)
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
