@@ -517,9 +517,11 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 // Destroy removes the lab s describes, as Build left it, even half-built by a Build whose
 // process died: it kills each process the state file lists that is still the one Build
 // started (same PID and start time), deletes each namespace it lists that is still the
-// one Build made (same device and inode), then removes the state file. A namespace of
-// the spec's that the state file does not vouch for is left alone and named in the
-// error (ErrExists). A lab that is not there is not an error: Destroy is idempotent.
+// one Build made (same device and inode of its nsfs file) and the one, if any, that
+// Build was making when it died, then removes the state file. A namespace of the spec's
+// that the state file does not vouch for is left alone and named in the error
+// (ErrExists); so is a lab whose Build is still running. A lab that is not there is not
+// an error: Destroy is idempotent. opt's StateDir must be Build's.
 func Destroy(s *Spec, opt *Options) error {
 	if err := s.Validate(); err != nil {
 		return err
