@@ -68,6 +68,14 @@
 // bridges, VXLAN overlays, routes, sysctls and impairments. Unknown fields, containerlab's
 // included, are errors, not ignored.
 //
+// # From Mininet
+//
+// A Topo's addHost is a node, addSwitch a bridge in a node, addLink a link (its
+// interface names and addresses given, not generated), net.pingAll() is Lab.PingAll,
+// node.cmd() is exec (or netnsx.NS.Run on Lab.Node), net.stop() is Close; TCLink's bw
+// and loss are impair's rate and loss. There is no controller and no OpenFlow switch:
+// bridges are Linux bridges that learn.
+//
 // # Impairments
 //
 // An impairment maps onto package fault, on what an end sends: rate is a token-bucket

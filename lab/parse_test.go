@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -201,5 +202,30 @@ topology:
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate found %d problems:\n%s\nwant %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+	}
+}
+
+// TestDrawings: the description's DOT is a graph Graphviz renders, with the bridge and
+// the overlay in it; its Mermaid names the same things.
+func TestDrawings(t *testing.T) {
+	s := load(t, "swarm.yaml")
+	dot, mermaid := s.DOT(), s.Mermaid()
+	for _, want := range []string{`"swarm00/br0" [shape=ellipse, label="br0"]`, `vxlan0 vni 4096`, `"c-swarm02"`, `eth0 10.200.0.4/16`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot)
+		}
+	}
+	for _, want := range []string{`(["br0"])`, `{"vxlan0 vni 4096"}`, `["c-swarm02"]`, `eth0 10.200.0.4/16`} {
+		if !strings.Contains(mermaid, want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mermaid)
+		}
+	}
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("no Graphviz dot to render the graph")
+	}
+	cmd := exec.Command("dot", "-Tsvg")
+	cmd.Stdin = strings.NewReader(dot)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "<svg") {
+		t.Errorf("dot -Tsvg: %v: %.300s\n%s", err, out, dot)
 	}
 }
