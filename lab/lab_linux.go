@@ -28,8 +28,10 @@ import (
 // netnsDir is where named namespaces are mounted, as by `ip netns add`.
 const netnsDir = "/run/netns"
 
-// workers is how many goroutines make nodes and links at once; see the README's
-// measurements.
+// workers is how many goroutines make nodes and links at once. Measured with
+// TestCompareBuild on 2 cores (medians, the 1000-leaf IPv4-only star): 2.24 s with one,
+// 1.91 s with two; 153 and 148 ms at 100 leaves; the direct calls, one after another,
+// 2.93 s and 190 ms.
 var workers = 2
 
 // proc is a process a Start command runs.
