@@ -226,6 +226,11 @@ func (s *Spec) vtep(m OverlayMember) netip.Addr {
 	if m.Local.IsValid() {
 		return m.Local
 	}
+	for _, a := range s.Topology.Nodes[m.Node].Bridges[m.Underlay].Addrs {
+		if a.Addr().Is4() {
+			return a.Addr()
+		}
+	}
 	for _, l := range s.Topology.Links {
 		for _, e := range l.Endpoints {
 			if e.Node == m.Node && e.Interface == m.Underlay {
@@ -645,13 +650,20 @@ func createState(dir string, s *Spec) (*state, error) {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	path := statePath(dir, s.Name)
-	if old, err := readState(path); err == nil {
+	old, unlock, err := lockState(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if old != nil {
 		for _, n := range old.Namespaces {
 			if id, err := nsID(n.Name); err == nil && id == n.ID {
+				unlock()
 				return nil, fmt.Errorf("lab %s is up: %s lists namespace %s (`nstopo down` it first): %w", s.Name, path, n.Name, netnsx.ErrExists)
 			}
 		}
-		if err := os.Remove(path); err != nil {
+		err := os.Remove(path) // what it lists is gone
+		unlock()
+		if err != nil {
 			return nil, err
 		}
 	}
