@@ -1,6 +1,7 @@
 package lab_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/nstopo/nstopo/lab"
 	"github.com/nstopo/nstopo/netnsx"
@@ -278,5 +281,33 @@ func TestValidateTable(t *testing.T) {
 	}
 	if err := (*lab.Spec)(nil).Validate(); !errors.Is(err, netnsx.ErrInvalid) {
 		t.Errorf("nil Validate = %v", err)
+	}
+}
+
+// TestRoundTrip: a description written out as YAML or JSON reads back the same.
+func TestRoundTrip(t *testing.T) {
+	for _, f := range []string{"article-local.yaml", "article-vxlan.yaml", "swarm.yaml"} {
+		s := load(t, f)
+		s.Topology.Links[0].Endpoints[0].HardwareAddr = []byte{2, 0, 0, 0, 0, 9}
+		y, err := yaml.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			data   []byte
+			format lab.Format
+		}{{y, lab.YAML}, {j, lab.JSON}} {
+			back, err := lab.Parse(tc.data, tc.format)
+			if err != nil {
+				t.Fatalf("%s as %v: %v\n%s", f, tc.format, err, tc.data)
+			}
+			if !reflect.DeepEqual(back, s) {
+				t.Errorf("%s as %v reads back as\n%#v\nnot\n%#v\n%s", f, tc.format, back, s, tc.data)
+			}
+		}
 	}
 }
