@@ -10,6 +10,7 @@
 //	go run ./bench/compare                       # N = 10 and 100, 5 rounds
 //	go run ./bench/compare -n 10,100,1000 -iproute2-max 100
 //	go run ./bench/compare -n 100 -methods iproute2,floor,nstopo,mininet,pyroute2,pyroute2-pushns
+//	go run ./bench/compare -n 1000 -methods floor,nstopo,lab   # the star from a description (package lab)
 //	go run ./bench/compare -rss-child 10000      # one 10,000-node build: time, RSS, slab
 //	go run ./bench/compare -phases 1000          # 1, 2, 4 goroutines, phase by phase
 //
@@ -51,7 +52,7 @@ func main() {
 	script := flag.String("script", "bench/iproute2-star.sh", "the iproute2 script")
 	ipMax := flag.Int("iproute2-max", 100, "largest N to run the iproute2 script for (it takes ~0.1 s a node)")
 	pause := flag.Duration("pause", time.Second, "pause before each build, for the kernel to free the last one")
-	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated (also nstopo-4g); the peers mininet, pyroute2 and pyroute2-pushns run only when named")
+	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated (also nstopo-4g, and lab: the star as a description built by package lab); the peers mininet, pyroute2 and pyroute2-pushns run only when named")
 	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's mininet and python3-pyroute2")
 	peersDir := flag.String("peers-dir", "bench", "the directory of mininet-star.py and pyroute2-star.py")
 	peersMax := flag.Int("peers-max", 1000, "largest N to run the peers (mininet, pyroute2, pyroute2-pushns) for")
@@ -104,6 +105,7 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 		{"nstopo", nstopo(1)},
 		{"nstopo-2g", nstopo(2)},
 		{"nstopo-4g", nstopo(4)},
+		{"lab", labMethod},
 	} {
 		if slices.Contains(only, m.name) {
 			methods = append(methods, m)

@@ -1,0 +1,305 @@
+package lab
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nstopo/nstopo/netnsx"
+)
+
+// Format is the syntax of a lab file.
+type Format int
+
+const (
+	YAML Format = iota // YAML 1.2, containerlab's syntax; the zero value
+	JSON               // JSON
+)
+
+func (f Format) String() string {
+	switch f {
+	case YAML:
+		return "yaml"
+	case JSON:
+		return "json"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Parse reads a lab description. It is strict: every field the format does not have is
+// an error naming its path (and line, in YAML), all of them at once; nothing is silently
+// ignored. It does not Validate the result.
+func Parse(data []byte, format Format) (*Spec, error) {
+	var root yaml.Node
+	switch format {
+	case YAML:
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return nil, fmt.Errorf("lab: parse yaml: %w: %w", err, netnsx.ErrInvalid)
+		}
+	case JSON:
+		var v any
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		if err := d.Decode(&v); err != nil {
+			return nil, fmt.Errorf("lab: parse json: %w: %w", err, netnsx.ErrInvalid)
+		}
+		if d.More() {
+			return nil, fmt.Errorf("lab: parse json: data after the top-level value: %w", netnsx.ErrInvalid)
+		}
+		if err := root.Encode(v); err != nil {
+			return nil, fmt.Errorf("lab: parse json: %w: %w", err, netnsx.ErrInvalid)
+		}
+	default:
+		return nil, fmt.Errorf("lab: parse: unknown format %v: %w", format, netnsx.ErrInvalid)
+	}
+	n := &root
+	if n.Kind == yaml.DocumentNode || n.Kind == 0 {
+		if len(n.Content) == 0 {
+			return nil, fmt.Errorf("lab: parse %v: empty document: %w", format, netnsx.ErrInvalid)
+		}
+		n = n.Content[0]
+	}
+	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML); len(errs) > 0 {
+		return nil, fmt.Errorf("lab: parse %v: %w", format, errors.Join(errs...))
+	}
+	var s Spec
+	var err error
+	if format == YAML {
+		err = n.Decode(&s)
+	} else {
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.DisallowUnknownFields()
+		err = d.Decode(&s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lab: parse %v: %w: %w", format, err, netnsx.ErrInvalid)
+	}
+	return &s, nil
+}
+
+// Load reads the lab file at path, YAML or JSON by its extension (.yaml, .yml, .json).
+func Load(path string) (*Spec, error) {
+	var f Format
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		f = YAML
+	case ".json":
+		f = JSON
+	default:
+		return nil, fmt.Errorf("lab: load %s: extension is not .yaml, .yml or .json: %w", path, netnsx.ErrInvalid)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", err, netnsx.ErrNotFound)
+		}
+		return nil, fmt.Errorf("lab: load %s: %w", path, err)
+	}
+	s, err := Parse(data, f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+
+// checkFields walks the document against t and returns an error for every mapping key
+// that t has no field for, with its path: encoding/json and yaml stop at the first one,
+// and name no path.
+func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool) []error {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) || t == reflect.TypeOf(net.HardwareAddr{}) {
+		return nil
+	}
+	var errs []error
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return nil // the decoder names the type mismatch (or Endpoint takes a string)
+		}
+		fields := fileFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			ft, ok := fields[k.Value]
+			if !ok {
+				where := p
+				if lines {
+					where = fmt.Sprintf("%s (line %d)", p, k.Line)
+				}
+				errs = append(errs, &FieldError{Path: where, Err: fmt.Errorf("unknown field %q: %w", k.Value, netnsx.ErrInvalid)})
+				continue
+			}
+			errs = append(errs, checkFields(v, ft, p, lines)...)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines)...)
+		}
+	case reflect.Slice, reflect.Array:
+		if n.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, c := range n.Content {
+			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines)...)
+		}
+	}
+	return errs
+}
+
+// fileFields maps the names a struct's fields have in a file to their types.
+func fileFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		m[name] = f.Type
+	}
+	if t == reflect.TypeOf(Endpoint{}) {
+		m["mac"] = reflect.TypeOf("")
+	}
+	return m
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// endpointObject is an Endpoint's object form in a file.
+type endpointObject struct {
+	Node      string         `json:"node" yaml:"node"`
+	Interface string         `json:"interface" yaml:"interface"`
+	Addrs     []netip.Prefix `json:"addrs,omitempty" yaml:"addrs,omitempty"`
+	MAC       string         `json:"mac,omitempty" yaml:"mac,omitempty"`
+	Bridge    string         `json:"bridge,omitempty" yaml:"bridge,omitempty"`
+	Impair    *Impairment    `json:"impair,omitempty" yaml:"impair,omitempty"`
+}
+
+func (e Endpoint) object() endpointObject {
+	o := endpointObject{Node: e.Node, Interface: e.Interface, Addrs: e.Addrs, Bridge: e.Bridge, Impair: e.Impair}
+	if e.HardwareAddr != nil {
+		o.MAC = e.HardwareAddr.String()
+	}
+	return o
+}
+
+func (e *Endpoint) fromObject(o endpointObject) error {
+	*e = Endpoint{Node: o.Node, Interface: o.Interface, Addrs: o.Addrs, Bridge: o.Bridge, Impair: o.Impair}
+	if o.MAC != "" {
+		mac, err := net.ParseMAC(o.MAC)
+		if err != nil {
+			return fmt.Errorf("mac %q: %w", o.MAC, netnsx.ErrInvalid)
+		}
+		e.HardwareAddr = mac
+	}
+	return nil
+}
+
+// brief reports whether the endpoint is only "node:ifname".
+func (e Endpoint) brief() bool {
+	return len(e.Addrs) == 0 && e.HardwareAddr == nil && e.Bridge == "" && e.Impair == nil &&
+		!strings.Contains(e.Node, ":")
+}
+
+// String returns "node:ifname".
+func (e Endpoint) String() string { return e.Node + ":" + e.Interface }
+
+func parseBrief(s string) (Endpoint, error) {
+	node, ifname, ok := strings.Cut(s, ":")
+	if !ok {
+		return Endpoint{}, fmt.Errorf("endpoint %q is not \"node:interface\": %w", s, netnsx.ErrInvalid)
+	}
+	return Endpoint{Node: node, Interface: ifname}, nil
+}
+
+// MarshalJSON writes "node:ifname" when that is all there is, an object otherwise.
+func (e Endpoint) MarshalJSON() ([]byte, error) {
+	if e.brief() {
+		return json.Marshal(e.String())
+	}
+	return json.Marshal(e.object())
+}
+
+// UnmarshalJSON reads the string "node:ifname" or an object.
+func (e *Endpoint) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := parseBrief(s)
+		*e = v
+		return err
+	}
+	var o endpointObject
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&o); err != nil {
+		return err
+	}
+	return e.fromObject(o)
+}
+
+// MarshalYAML writes "node:ifname" when that is all there is, an object otherwise.
+func (e Endpoint) MarshalYAML() (any, error) {
+	if e.brief() {
+		return e.String(), nil
+	}
+	return e.object(), nil
+}
+
+// UnmarshalYAML reads the string "node:ifname" or an object.
+func (e *Endpoint) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		v, err := parseBrief(n.Value)
+		*e = v
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		return nil
+	}
+	var o endpointObject
+	if err := n.Decode(&o); err != nil {
+		return err
+	}
+	if err := e.fromObject(o); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+// names returns m's keys, sorted.
+func names[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
