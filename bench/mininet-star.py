@@ -14,7 +14,12 @@ bridge, one ping from host 1 to host 2) and after teardown that nothing is left 
 with the prefix, no shell of its hosts); it exits non-zero if any check fails.
 It never runs `mn -c`, which would clean other runs' leftovers too.
 
-usage: mininet-star.py N PREFIX     (PREFIX + 's' + N must fit an interface name: <= 15 chars)
+With IPV4ONLY=1 in the environment each host turns IPv6 off (net.ipv6.conf.{all,default}.
+disable_ipv6=1, one sysctl in its shell) before its link exists, as the other methods do
+with it; the switch's ports stay as they are, in the host's namespace, which this script
+does not change.
+
+usage: [IPV4ONLY=1] mininet-star.py N PREFIX     (PREFIX + 's' + N must fit an interface name: <= 15 chars)
 prints: mininet star n=N build_s=B teardown_s=T
 """
 
@@ -35,10 +40,12 @@ def links(prefix):
     return [x for x in os.listdir("/sys/class/net") if x.startswith(prefix)]
 
 
-def build(net, n, prefix):
+def build(net, n, prefix, ipv4only):
     sw = net.addSwitch(prefix + "s", dpid="1")
     for i in range(1, n + 1):
         h = net.addHost("%sh%d" % (prefix, i), ip=addr(i) + "/16")
+        if ipv4only:
+            h.cmd("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
         net.addLink(h, sw, intfName1="eth0", intfName2="%ss%d" % (prefix, i))  # LinuxBridge enslaves names containing its own
     net.build()
     net.start()
@@ -90,7 +97,7 @@ def main():
     net = Mininet(topo=None, switch=LinuxBridge, controller=None, build=False,
                   autoSetMacs=False, autoStaticArp=False, waitConnected=False)
     try:
-        build(net, n, prefix)
+        build(net, n, prefix, os.environ.get("IPV4ONLY") == "1")
         t1 = time.monotonic()
         what, pids = check(net, n, prefix)
         print("mininet star n=%d check: %s" % (n, what), flush=True)

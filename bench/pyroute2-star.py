@@ -15,7 +15,11 @@ Only build and teardown are timed. Between them the script checks what it built 
 namespaces with the prefix, N ports on br0, a TCP connect from node 1 to node 2) and after
 teardown that nothing with the prefix is left; it exits non-zero if any check fails.
 
-usage: pyroute2-star.py N PREFIX [netns|pushns]
+With IPV4ONLY=1 in the environment IPv6 is turned off in every namespace before its
+interfaces exist (net.ipv6.conf.{all,default}.disable_ipv6=1, written from inside it after
+pushns), as the other methods do with it.
+
+usage: [IPV4ONLY=1] pyroute2-star.py N PREFIX [netns|pushns]
 prints: pyroute2-<mode> star n=N build_s=B teardown_s=T
 """
 
@@ -31,13 +35,31 @@ def addr(i):
     return "172.16.%d.%d" % (i // 250, i % 250 + 2)
 
 
+IPV4ONLY = os.environ.get("IPV4ONLY") == "1"
+
+
+def disable_ipv6():
+    for key in ("all", "default"):
+        with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % key, "w") as f:
+            f.write("1")
+
+
 def open_ns(mode, name):
     """Create namespace name and return a netlink handle inside it."""
     if mode == "netns":
-        return NetNS(name, flags=os.O_CREAT)
+        ns = NetNS(name, flags=os.O_CREAT)
+        if IPV4ONLY:
+            netns.pushns(name)
+            try:
+                disable_ipv6()
+            finally:
+                netns.popns()
+        return ns
     netns.create(name)
     netns.pushns(name)
     try:
+        if IPV4ONLY:
+            disable_ipv6()
         return IPRoute()
     finally:
         netns.popns()
@@ -116,7 +138,7 @@ def check(lab, n, prefix):
 
 def main():
     if len(sys.argv) < 3 or sys.argv[3:] not in ([], ["netns"], ["pushns"]):
-        raise SystemExit("usage: pyroute2-star.py N PREFIX [netns|pushns]")
+        raise SystemExit("usage: [IPV4ONLY=1] pyroute2-star.py N PREFIX [netns|pushns]")
     n, prefix = int(sys.argv[1]), sys.argv[2]
     mode = sys.argv[3] if len(sys.argv) > 3 else "netns"
     if mine(prefix):

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/errdefs"
+	"github.com/nstopo/nstopo/internal/nftns"
 	"github.com/nstopo/nstopo/internal/rtnl"
 	"github.com/nstopo/nstopo/netnsx"
 )
@@ -44,16 +45,7 @@ func useNS(ns *netnsx.NS, fn func(c *rtnl.Conn, fd int) error) error {
 }
 
 // withNFT runs fn with an nftables connection made inside ns.
-func withNFT(ns *netnsx.NS, fn func(c *nftables.Conn) error) error {
-	return useNS(ns, func(_ *rtnl.Conn, fd int) error {
-		c, err := nftables.New(nftables.WithNetNSFd(fd), nftables.AsLasting())
-		if err != nil {
-			return err
-		}
-		defer func() { _ = c.CloseLasting() }()
-		return fn(c)
-	})
-}
+func withNFT(ns *netnsx.NS, fn func(c *nftables.Conn) error) error { return nftns.With(ns, fn) }
 
 var table = &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
 
@@ -276,16 +268,12 @@ func (f *Filter) Counters() (Counters, error) {
 	return sum, nil
 }
 
-// nftErr maps an nftables error to the shared sentinels. A kernel without nf_tables
-// answers EPROTONOSUPPORT or ENOENT on the first request; say which module is missing.
+// nftErr maps an nftables error to the shared sentinels, naming a missing module.
 func nftErr(err error) error {
-	if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
-		return fmt.Errorf("%w: the kernel has no nf_tables (module nf_tables): %w", netnsx.ErrNotSupported, err)
-	}
 	if errors.Is(err, unix.EOPNOTSUPP) && strings.Contains(err.Error(), "reject") {
 		return fmt.Errorf("%w: the kernel has no nft_reject_inet: %w", netnsx.ErrNotSupported, err)
 	}
-	return errdefs.Kernel(err, "CAP_NET_ADMIN")
+	return nftns.Err(err)
 }
 
 // Registers: 1 is NFT_REG_1, the 16-byte register every match loads into.

@@ -187,7 +187,18 @@ func TestIntegrationBuildRefusesTakenNames(t *testing.T) {
 	}
 	defer taken.Delete()
 	dir := t.TempDir()
+	var changes []string
+	restore := failpoint.Set(func(op failpoint.Op) error {
+		if op.Change() {
+			changes = append(changes, op.String())
+		}
+		return nil
+	})
 	l, err := lab.Build(ctxT(t), s, &lab.Options{StateDir: dir})
+	restore()
+	if len(changes) > 0 {
+		t.Errorf("a refused Build made kernel calls that change things: %v", changes)
+	}
 	if !errors.Is(err, netnsx.ErrExists) || !strings.Contains(err.Error(), s.Prefix+"container-2") {
 		l.Close()
 		t.Fatalf("Build = %v, want ErrExists naming %scontainer-2", err, s.Prefix)

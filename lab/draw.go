@@ -75,7 +75,7 @@ func (s *Spec) Mermaid() string {
 			fmt.Fprintf(&b, "  %s -.-|%q| %s\n", id(v), memberLabel(o, m), oid)
 		}
 	}
-	return strings.ReplaceAll(b.String(), `\"`, "#quot;")
+	return strings.NewReplacer(`\"`, "#quot;", `\n`, "<br>").Replace(b.String())
 }
 
 func nodeLabel(name string, n Node) string {

@@ -6,7 +6,6 @@ import (
 	"log"
 	"net/netip"
 	"os"
-	"path/filepath"
 
 	"github.com/nstopo/nstopo/lab"
 )
@@ -30,7 +29,12 @@ topology:
 	if err != nil {
 		log.Fatal(err)
 	}
-	l, err := lab.Build(context.Background(), spec, &lab.Options{StateDir: filepath.Join(os.TempDir(), "nstopo-example")})
+	dir, err := os.MkdirTemp("", "nstopo-example-") // for the state file; nil Options: /run/nstopo/labs
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	l, err := lab.Build(context.Background(), spec, &lab.Options{StateDir: dir})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -56,7 +56,8 @@ type Lab struct {
 	closed bool
 }
 
-// Spec returns the description the lab was built from (a copy of Build's argument).
+// Spec returns the description the lab was built from: a copy of Build's argument
+// whose maps and slices are the argument's, so change neither while the lab is in use.
 func (l *Lab) Spec() *Spec {
 	if l == nil {
 		return nil

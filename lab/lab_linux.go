@@ -28,8 +28,10 @@ import (
 // netnsDir is where named namespaces are mounted, as by `ip netns add`.
 const netnsDir = "/run/netns"
 
-// workers is how many goroutines make nodes and links at once; see the README's
-// measurements.
+// workers is how many goroutines make nodes and links at once. Measured with
+// TestCompareBuild on 2 cores (medians, the 1000-leaf IPv4-only star): 2.24 s with one,
+// 1.91 s with two; 153 and 148 ms at 100 leaves; the direct calls, one after another,
+// 2.93 s and 190 ms.
 var workers = 2
 
 // proc is a process a Start command runs.
@@ -224,6 +226,11 @@ func (s *Spec) vtep(m OverlayMember) netip.Addr {
 	if m.Local.IsValid() {
 		return m.Local
 	}
+	for _, a := range s.Topology.Nodes[m.Node].Bridges[m.Underlay].Addrs {
+		if a.Addr().Is4() {
+			return a.Addr()
+		}
+	}
 	for _, l := range s.Topology.Links {
 		for _, e := range l.Endpoints {
 			if e.Node == m.Node && e.Interface == m.Underlay {
@@ -341,24 +348,36 @@ func (b *builder) impairments() error {
 // shell returns a command running c with /bin/sh -c.
 func shell(c string) *exec.Cmd { return exec.Command("/bin/sh", "-c", c) }
 
-func (b *builder) exec() error {
-	type cmd struct {
-		node string
-		i    int
-	}
-	var all []cmd
-	for _, n := range names(b.s.Topology.Nodes) {
-		for i := range b.s.node(n).Exec {
-			all = append(all, cmd{n, i})
+// command is one of a node's Exec or Start commands.
+type command struct {
+	node, path, line string // path: "topology.nodes.a.exec[0]"
+}
+
+// commands lists the Exec (start false) or Start commands of every node, by node.
+func (s *Spec) commands(start bool) []command {
+	var all []command
+	for _, n := range names(s.Topology.Nodes) {
+		node, kind := s.node(n), "exec"
+		list := node.Exec
+		if start {
+			list, kind = node.Start, "start"
+		}
+		for i, c := range list {
+			all = append(all, command{n, fmt.Sprintf("topology.nodes.%s.%s[%d]", n, kind, i), c})
 		}
 	}
+	return all
+}
+
+func (b *builder) exec() error {
+	all := b.s.commands(false)
 	return b.each("exec", len(all), 1, func(k int) error {
-		c := b.s.node(all[k].node).Exec[all[k].i]
-		cmd := shell(c)
+		c := all[k]
+		cmd := shell(c.line)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := b.l.nodes[all[k].node].Run(cmd); err != nil {
-			return fmt.Errorf("topology.nodes.%s.exec[%d] %q: %w; output: %q", all[k].node, all[k].i, c, err, tail(out.String()))
+		if err := b.l.nodes[c.node].Run(cmd); err != nil {
+			return fmt.Errorf("%s %q: %w; output: %q", c.path, c.line, err, tail(out.String()))
 		}
 		return nil
 	})
@@ -373,31 +392,22 @@ func tail(s string) string {
 }
 
 func (b *builder) start() error {
-	type cmd struct {
-		node string
-		i    int
-	}
-	var all []cmd
-	for _, n := range names(b.s.Topology.Nodes) {
-		for i := range b.s.node(n).Start {
-			all = append(all, cmd{n, i})
-		}
-	}
+	all := b.s.commands(true)
 	return b.each("start", len(all), 1, func(k int) error {
-		c := b.s.node(all[k].node).Start[all[k].i]
-		cmd := shell(c)
+		c := all[k]
+		cmd := shell(c.line)
 		// A group of its own, so that killing it kills what the shell started too.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := b.l.nodes[all[k].node].Start(cmd); err != nil {
-			return fmt.Errorf("topology.nodes.%s.start[%d] %q: %w", all[k].node, all[k].i, c, err)
+		if err := b.l.nodes[c.node].Start(cmd); err != nil {
+			return fmt.Errorf("%s %q: %w", c.path, c.line, err)
 		}
-		p := &proc{node: all[k].node, cmd: cmd, done: make(chan struct{})}
+		p := &proc{node: c.node, cmd: cmd, done: make(chan struct{})}
 		go func() { _ = cmd.Wait(); close(p.done) }()
 		b.l.mu.Lock()
 		b.l.procs = append(b.l.procs, p)
 		b.l.mu.Unlock()
 		if err := b.st.addProcess(cmd.Process.Pid); err != nil {
-			return fmt.Errorf("topology.nodes.%s.start[%d]: %w", all[k].node, all[k].i, err)
+			return fmt.Errorf("%s: %w", c.path, err)
 		}
 		return nil
 	})
@@ -514,9 +524,11 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 // Destroy removes the lab s describes, as Build left it, even half-built by a Build whose
 // process died: it kills each process the state file lists that is still the one Build
 // started (same PID and start time), deletes each namespace it lists that is still the
-// one Build made (same device and inode), then removes the state file. A namespace of
-// the spec's that the state file does not vouch for is left alone and named in the
-// error (ErrExists). A lab that is not there is not an error: Destroy is idempotent.
+// one Build made (same device and inode of its nsfs file) and the one, if any, that
+// Build was making when it died, then removes the state file. A namespace of the spec's
+// that the state file does not vouch for is left alone and named in the error
+// (ErrExists); so is a lab whose Build is still running. A lab that is not there is not
+// an error: Destroy is idempotent. opt's StateDir must be Build's.
 func Destroy(s *Spec, opt *Options) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -638,13 +650,20 @@ func createState(dir string, s *Spec) (*state, error) {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	path := statePath(dir, s.Name)
-	if old, err := readState(path); err == nil {
+	old, unlock, err := lockState(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if old != nil {
 		for _, n := range old.Namespaces {
 			if id, err := nsID(n.Name); err == nil && id == n.ID {
+				unlock()
 				return nil, fmt.Errorf("lab %s is up: %s lists namespace %s (`nstopo down` it first): %w", s.Name, path, n.Name, netnsx.ErrExists)
 			}
 		}
-		if err := os.Remove(path); err != nil {
+		err := os.Remove(path) // what it lists is gone
+		unlock()
+		if err != nil {
 			return nil, err
 		}
 	}

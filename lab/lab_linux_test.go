@@ -138,7 +138,6 @@ func TestIntegrationExecStart(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 // TestBuildHostile: nil and invalid specs are refused before anything is made; a nil or
 // zero Lab is safe to close.
 func TestBuildHostile(t *testing.T) {
@@ -166,5 +165,38 @@ func TestBuildHostile(t *testing.T) {
 	}
 	if l.Spec() != nil {
 		t.Error("nil Spec() != nil")
+	}
+}
+
+// TestIntegrationDestroyChecksIdentity: a namespace of the lab's that was deleted and
+// made again by someone else under the same name is not the lab's: Destroy leaves it.
+func TestIntegrationDestroyChecksIdentity(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	s := prefixed(load(t, "article-local.yaml"))
+	opt := &lab.Options{StateDir: t.TempDir(), Persist: true}
+	l, err := lab.Build(ctxT(t), s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := s.Prefix + "container-2"
+	if err := netnsx.Delete(name); err != nil {
+		t.Fatal(err)
+	}
+	other, err := netnsx.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Delete()
+	if err := lab.Destroy(s, opt); !errors.Is(err, netnsx.ErrExists) || !strings.Contains(err.Error(), name) {
+		t.Errorf("Destroy = %v, want ErrExists naming %s", err, name)
+	}
+	if left := leftovers(t, s); len(left) != 1 || left[0] != name {
+		t.Errorf("after Destroy: %v, want only the other %s", left, name)
+	}
+	if _, err := other.Link("lo"); err != nil {
+		t.Errorf("the other namespace: %v", err)
 	}
 }

@@ -12,26 +12,24 @@ import (
 	"github.com/nstopo/nstopo/netnsx"
 )
 
-// usable refuses a nil or closed lab; l.mu is held.
-func (l *Lab) usable(op string) error {
+// lock takes l.mu, refusing a nil or closed lab (then it is not held).
+func (l *Lab) lock(op string) error {
 	if l == nil {
 		return fmt.Errorf("lab: %s: nil lab: %w", op, netnsx.ErrInvalid)
 	}
+	l.mu.Lock()
 	if l.closed {
+		l.mu.Unlock()
 		return fmt.Errorf("lab: %s: lab %s closed: %w", op, l.spec.Name, errors.Join(netnsx.ErrInvalid, netnsx.ErrClosed))
 	}
 	return nil
 }
 
 func (l *Lab) node(op, name string) (*netnsx.NS, error) {
-	if l == nil {
-		return nil, l.usable(op)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.usable(op); err != nil {
+	if err := l.lock(op); err != nil {
 		return nil, err
 	}
+	defer l.mu.Unlock()
 	ns, ok := l.nodes[name]
 	if !ok {
 		return nil, fmt.Errorf("lab: %s: lab %s has no node %q: %w", op, l.spec.Name, name, netnsx.ErrNotFound)
@@ -132,14 +130,10 @@ func (l *Lab) PingAll(ctx context.Context) (*Reachability, error) {
 
 // handles returns the lab's namespaces, by node name.
 func (l *Lab) handles(op string) ([]*netnsx.NS, error) {
-	if l == nil {
-		return nil, l.usable(op)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.usable(op); err != nil {
+	if err := l.lock(op); err != nil {
 		return nil, err
 	}
+	defer l.mu.Unlock()
 	nss := make([]*netnsx.NS, 0, len(l.nodes))
 	for _, n := range names(l.nodes) {
 		nss = append(nss, l.nodes[n])

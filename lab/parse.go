@@ -193,12 +193,12 @@ func join(path, key string) string {
 
 // endpointObject is an Endpoint's object form in a file.
 type endpointObject struct {
-	Node      string        `json:"node" yaml:"node"`
-	Interface string        `json:"interface" yaml:"interface"`
+	Node      string         `json:"node" yaml:"node"`
+	Interface string         `json:"interface" yaml:"interface"`
 	Addrs     []netip.Prefix `json:"addrs,omitempty" yaml:"addrs,omitempty"`
-	MAC       string        `json:"mac,omitempty" yaml:"mac,omitempty"`
-	Bridge    string        `json:"bridge,omitempty" yaml:"bridge,omitempty"`
-	Impair    *Impairment   `json:"impair,omitempty" yaml:"impair,omitempty"`
+	MAC       string         `json:"mac,omitempty" yaml:"mac,omitempty"`
+	Bridge    string         `json:"bridge,omitempty" yaml:"bridge,omitempty"`
+	Impair    *Impairment    `json:"impair,omitempty" yaml:"impair,omitempty"`
 }
 
 func (e Endpoint) object() endpointObject {

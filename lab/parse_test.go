@@ -1,13 +1,17 @@
 package lab_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/nstopo/nstopo/lab"
 	"github.com/nstopo/nstopo/netnsx"
@@ -201,5 +205,109 @@ topology:
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate found %d problems:\n%s\nwant %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+	}
+}
+
+// TestDrawings: the description's DOT is a graph Graphviz renders, with the bridge and
+// the overlay in it; its Mermaid names the same things.
+func TestDrawings(t *testing.T) {
+	s := load(t, "swarm.yaml")
+	dot, mermaid := s.DOT(), s.Mermaid()
+	for _, want := range []string{`"swarm00/br0" [shape=ellipse, label="br0"]`, `vxlan0 vni 4096`, `"c-swarm02"`, `eth0 10.200.0.4/16`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot)
+		}
+	}
+	for _, want := range []string{`(["br0"])`, `{"vxlan0 vni 4096"}`, `["c-swarm02"]`, `eth0 10.200.0.4/16`} {
+		if !strings.Contains(mermaid, want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mermaid)
+		}
+	}
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("no Graphviz dot to render the graph")
+	}
+	cmd := exec.Command("dot", "-Tsvg")
+	cmd.Stdin = strings.NewReader(dot)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "<svg") {
+		t.Errorf("dot -Tsvg: %v: %.300s\n%s", err, out, dot)
+	}
+}
+
+// TestValidateTable: one mistake a case, found at its path; and descriptions that are
+// right pass.
+func TestValidateTable(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string // want "": valid
+	}{
+		{"bridge underlay", `{name: x, topology: {nodes: {a: {bridges: {br0: {addrs: [10.0.0.1/24]}}}, b: {bridges: {br0: {addrs: [10.0.0.2/24]}}}},
+			overlays: [{name: vx, vni: 1, members: [{node: a, underlay: br0}, {node: b, underlay: br0}]}]}}`, ""},
+		{"no name", `{topology: {nodes: {a: {}}}}`, "name: required"},
+		{"long name", `{name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, topology: {nodes: {a: {}}}}`, "name: \"aaaa"},
+		{"no nodes", `{name: x, topology: {}}`, "topology.nodes: a lab needs at least one node"},
+		{"bad node name", `{name: x, topology: {nodes: {"a/b": {}}}}`, `topology.nodes.a/b: node name "a/b"`},
+		{"dot node", `{name: x, topology: {nodes: {"..": {}}}}`, `topology.nodes...: node name ".." is not a file name`},
+		{"bad prefix", `{name: x, prefix: "p/", topology: {nodes: {a: {}}}}`, `prefix: "p/"`},
+		{"lo", `{name: x, topology: {nodes: {a: {}, b: {}}, links: [{endpoints: ["a:lo", "b:e"]}]}}`, `topology.links[0].endpoints[0]: interface "lo" of node "a" already defined at the loopback`},
+		{"colon", `{name: x, topology: {nodes: {a: {}}, links: [{endpoints: ["a:e:1", "a:f"]}]}}`, `topology.links[0].endpoints[0].interface: bad interface name "e:1"`},
+		{"no endpoint node", `{name: x, topology: {nodes: {a: {}}, links: [{endpoints: [{interface: e}, "a:f"]}]}}`, `topology.links[0].endpoints[0]: node required`},
+		{"multicast mac", `{name: x, topology: {nodes: {a: {}}, links: [{endpoints: [{node: a, interface: e, mac: "01:00:5e:00:00:01"}, "a:f"]}]}}`, `topology.links[0].endpoints[0].mac: 01:00:5e:00:00:01 is not a unicast`},
+		{"link mtu", `{name: x, topology: {nodes: {a: {}}, links: [{mtu: 70000, endpoints: ["a:e", "a:f"]}]}}`, `topology.links[0].mtu: 70000 out of range`},
+		{"loss range", `{name: x, topology: {nodes: {a: {}}, links: [{impair: {loss: 101}, endpoints: [{node: a, interface: e, addrs: [10.0.0.1/24]}, {node: a, interface: f, addrs: [10.0.0.2/24]}]}]}}`, `topology.links[0].impair.loss: 101 out of range`},
+		{"loss without addrs", `{name: x, topology: {nodes: {a: {}}, links: [{impair: {loss: 5}, endpoints: ["a:e", {node: a, interface: f, addrs: [10.0.0.2/24]}]}]}}`, `topology.links[0].impair.loss: loss on a:e needs addresses`},
+		{"one member", `{name: x, topology: {nodes: {a: {}}, overlays: [{name: vx, vni: 1, members: [{node: a, underlay: lo, local: 10.0.0.1}]}]}}`, `topology.overlays[0].members: an overlay needs at least two members`},
+		{"member twice", `{name: x, topology: {nodes: {a: {}}, overlays: [{name: vx, vni: 1, members: [{node: a, underlay: lo, local: 10.0.0.1}, {node: a, underlay: lo, local: 10.0.0.1}]}]}}`, `topology.overlays[0].members[1].node: node "a" is a member twice`},
+		{"no underlay", `{name: x, topology: {nodes: {a: {}, b: {}}, overlays: [{name: vx, vni: 1, members: [{node: a, local: 10.0.0.1}, {node: b, underlay: lo, local: 10.0.0.2}]}]}}`, `topology.overlays[0].members[0].underlay: required`},
+		{"route family", `{name: x, topology: {nodes: {a: {routes: [{dst: 10.0.0.0/8, via: "fd00::1"}]}}}}`, `topology.nodes.a.routes[0].via: fd00::1 is not of the family`},
+		{"route dev", `{name: x, topology: {nodes: {a: {routes: [{dst: 10.0.0.0/8, dev: eth9}]}}}}`, `topology.nodes.a.routes[0].dev: node "a" has no interface "eth9"`},
+		{"empty exec", `{name: x, topology: {nodes: {a: {exec: [" "]}}}}`, `topology.nodes.a.exec[0]: empty command`},
+		{"default bridges", `{name: x, topology: {defaults: {bridges: {br0: {}}}, nodes: {a: {}}}}`, `topology.defaults.bridges: bridges are not defaults`},
+		{"default sysctl", `{name: x, topology: {defaults: {sysctls: {kernel.x: "1"}}, nodes: {a: {}}}}`, `topology.defaults.sysctls.kernel.x: only keys under net.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := lab.Parse([]byte(tc.yaml), lab.YAML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tc.want != "" && (!errors.Is(err, netnsx.ErrInvalid) || !strings.Contains(err.Error(), "\n"+tc.want)):
+				t.Errorf("Validate = %v\nwant a line starting %q", err, tc.want)
+			case tc.want != "" && strings.Count(err.Error(), "\n") != 1:
+				t.Errorf("Validate = %v\nwant one problem", err)
+			}
+		})
+	}
+	if err := (*lab.Spec)(nil).Validate(); !errors.Is(err, netnsx.ErrInvalid) {
+		t.Errorf("nil Validate = %v", err)
+	}
+}
+
+// TestRoundTrip: a description written out as YAML or JSON reads back the same.
+func TestRoundTrip(t *testing.T) {
+	for _, f := range []string{"article-local.yaml", "article-vxlan.yaml", "swarm.yaml"} {
+		s := load(t, f)
+		s.Topology.Links[0].Endpoints[0].HardwareAddr = []byte{2, 0, 0, 0, 0, 9}
+		y, err := yaml.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			data   []byte
+			format lab.Format
+		}{{y, lab.YAML}, {j, lab.JSON}} {
+			back, err := lab.Parse(tc.data, tc.format)
+			if err != nil {
+				t.Fatalf("%s as %v: %v\n%s", f, tc.format, err, tc.data)
+			}
+			if !reflect.DeepEqual(back, s) {
+				t.Errorf("%s as %v reads back as\n%#v\nnot\n%#v\n%s", f, tc.format, back, s, tc.data)
+			}
+		}
 	}
 }

@@ -64,9 +64,9 @@ type Link struct {
 // string "node:ifname" when only Node and Interface are set, as an object otherwise.
 type Endpoint struct {
 	Node         string           `json:"node" yaml:"node"`
-	Interface    string           `json:"interface" yaml:"interface"`             // 1-15 bytes
-	Addrs        []netip.Prefix   `json:"addrs,omitempty" yaml:"addrs,omitempty"` // none: no address
-	HardwareAddr net.HardwareAddr `json:"-" yaml:"-"`                             // "mac" in a file; nil: the kernel picks one
+	Interface    string           `json:"interface" yaml:"interface"`               // 1-15 bytes
+	Addrs        []netip.Prefix   `json:"addrs,omitempty" yaml:"addrs,omitempty"`   // none: no address
+	HardwareAddr net.HardwareAddr `json:"-" yaml:"-"`                               // "mac" in a file; nil: the kernel picks one
 	Bridge       string           `json:"bridge,omitempty" yaml:"bridge,omitempty"` // a bridge of the same node this end is a port of; "": none
 	Impair       *Impairment      `json:"impair,omitempty" yaml:"impair,omitempty"` // on this end's egress; nil: the link's
 }
@@ -81,10 +81,10 @@ type Route struct {
 // Overlay is a VXLAN segment across nodes: one device in each member with a static flood
 // list of every other member's VTEP, learning on, as the article makes it by hand.
 type Overlay struct {
-	Name    string          `json:"name" yaml:"name"`                   // the device name in every member, "vxlan0"
-	VNI     uint32          `json:"vni" yaml:"vni"`                     // 0..16777215
+	Name    string          `json:"name" yaml:"name"`                     // the device name in every member, "vxlan0"
+	VNI     uint32          `json:"vni" yaml:"vni"`                       // 0..16777215
 	Port    uint16          `json:"port,omitempty" yaml:"port,omitempty"` // UDP port; 0: 4789 (IANA), not Linux's 8472
-	Members []OverlayMember `json:"members" yaml:"members"`             // at least two
+	Members []OverlayMember `json:"members" yaml:"members"`               // at least two
 }
 
 // OverlayMember is one node's VTEP on an overlay.

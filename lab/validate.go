@@ -80,6 +80,7 @@ func (s *Spec) Validate() error {
 		ifs[node][name] = path
 	}
 	nodes := map[string]Node{}
+	v4 := map[string]netip.Addr{} // "node:if" → its first IPv4 address, for an overlay's VTEP
 	for _, name := range names(t.Nodes) {
 		path := "topology.nodes." + name
 		switch {
@@ -100,11 +101,15 @@ func (s *Spec) Validate() error {
 			checkIfname(&p, bp, br)
 			claim(name, br, bp)
 			b := n.Bridges[br]
+			for _, a := range b.Addrs {
+				if a.Addr().Is4() && !v4[name+":"+br].IsValid() {
+					v4[name+":"+br] = a.Addr()
+				}
+			}
 			checkMTU(&p, bp+".mtu", b.MTU)
 			checkAddrs(&p, bp+".addrs", b.Addrs, n.IPv4Only)
 		}
 	}
-	v4 := map[string]netip.Addr{} // "node:if" → its first IPv4 address
 	for i, l := range t.Links {
 		lp := fmt.Sprintf("topology.links[%d]", i)
 		checkMTU(&p, lp+".mtu", l.MTU)
@@ -219,7 +224,11 @@ func (s *Spec) Validate() error {
 		return nil
 	}
 	sort.SliceStable(p, func(i, j int) bool { return p[i].(*FieldError).Path < p[j].(*FieldError).Path })
-	return fmt.Errorf("lab: validate %s: %d problems:\n%w", s.Name, len(p), errors.Join(p...))
+	plural := "s"
+	if len(p) == 1 {
+		plural = ""
+	}
+	return fmt.Errorf("lab: validate %s: %d problem%s:\n%w", s.Name, len(p), plural, errors.Join(p...))
 }
 
 // node returns the node called name with the defaults applied.

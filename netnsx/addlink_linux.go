@@ -30,8 +30,20 @@ func (ns *NS) AddLink(spec LinkSpec) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAttrs("", n, &a); err != nil {
+	tgt := n
+	if a.Target != nil {
+		if tgt, err = resolve(a.Target); err != nil {
+			return nil, fmt.Errorf("target: %w", err)
+		}
+		if a.Peer != nil {
+			return nil, errdefs.Invalid("a pair is made with its peer's namespace, not a target")
+		}
+	}
+	if err := checkAttrs("", tgt, &a); err != nil {
 		return nil, err
+	}
+	if pa := a.Parent; pa != nil && !same(n, pa.ns) {
+		return nil, errdefs.Invalid("Parent %s is in namespace %s, not in %s", pa, pa.ns, n)
 	}
 	var peer *NS
 	if p := a.Peer; p != nil {
@@ -55,8 +67,18 @@ func (ns *NS) AddLink(spec LinkSpec) (*Link, error) {
 	if a.Master != nil {
 		rs.Master = a.Master.index
 	}
+	if a.Parent != nil {
+		rs.Link = a.Parent.index
+	}
 	var l *rtnl.Link
 	err = n.useRaw(func(c *rtnl.Conn, _ int) error {
+		if !same(n, tgt) {
+			return tgt.useRaw(func(tc *rtnl.Conn, fd int) error {
+				rs.NSFd = fd
+				l, err = addLinkIn(c, tc, rs, &a)
+				return err
+			})
+		}
 		if peer == nil {
 			l, err = addLink(c, rs, &a, nil, 0)
 			return err
@@ -73,7 +95,26 @@ func (ns *NS) AddLink(spec LinkSpec) (*Link, error) {
 	if err != nil {
 		return nil, errdefs.Kernel(err, "CAP_NET_ADMIN")
 	}
-	return newLink(n, l), nil
+	return newLink(tgt, l), nil
+}
+
+// addLinkIn makes the link on c inside the namespace of tc (rs.NSFd), then reads and
+// addresses it there. The kernel's echo stays in the target namespace, so the link is
+// looked up by name, and deleted by name if even that fails.
+func addLinkIn(c, tc *rtnl.Conn, rs *rtnl.LinkSpec, a *LinkAttrs) (_ *rtnl.Link, err error) {
+	if _, err := c.LinkAdd(rs); err != nil {
+		return nil, err
+	}
+	l, err := tc.LinkByName(rs.Name)
+	if err != nil {
+		_ = tc.LinkDelByName(rs.Name)
+		return nil, err
+	}
+	if err := addAddrs(tc, l.Index, a); err != nil {
+		_ = tc.LinkDel(l.Index)
+		return nil, err
+	}
+	return l, nil
 }
 
 // addLink makes the link on c and, for a pair, its peer on pc, made in the namespace

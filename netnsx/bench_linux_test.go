@@ -1,6 +1,7 @@
 package netnsx_test
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/nstopo/nstopo/netnsx"
@@ -66,6 +67,44 @@ func BenchmarkLinks(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := ns.Links(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStats reads a link's counters: one netlink round trip.
+func BenchmarkStats(b *testing.B) {
+	ns := netnsxtest.New(b)
+	lo, err := ns.Link("lo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := lo.Stats(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReplaceRoute moves a route between two gateways: a device lookup and the
+// replace, two round trips.
+func BenchmarkReplaceRoute(b *testing.B) {
+	ns := netnsxtest.New(b)
+	lo, err := ns.Link("lo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lo.AddAddr(netip.MustParsePrefix("10.50.0.1/24")); err != nil {
+		b.Fatal(err)
+	}
+	gws := []netip.Addr{netip.MustParseAddr("10.50.0.2"), netip.MustParseAddr("10.50.0.3")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := netnsx.Route{Dst: netip.MustParsePrefix("10.51.0.0/16"), Gateway: gws[i%2], Dev: "lo"}
+		if err := ns.ReplaceRoute(r); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ type Snapshot struct {
 type NamespaceInfo struct {
 	Name   string     `json:"name"` // the name under /run/netns, "host", or the path it was opened by
 	Links  []LinkInfo `json:"links"`
-	Routes []Route    `json:"routes"`
+	Routes []Route    `json:"routes"` // the main table's; other tables: NS.RoutesIn
 }
 
 // LinkInfo describes one interface.

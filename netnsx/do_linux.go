@@ -1,6 +1,7 @@
 package netnsx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -91,6 +93,70 @@ func (ns *NS) Run(cmd *exec.Cmd) error {
 		return err
 	}
 	return cmd.Wait()
+}
+
+// maxStderr bounds how much of a command's standard error Output keeps for its error.
+const maxStderr = 4096
+
+// Output runs a program inside the namespace as Run does and returns its standard
+// output, as Mininet's host.cmd() does (`ip netns exec NS name args...`). name is
+// looked up in the PATH of this process. If the program fails, the error wraps its
+// *exec.ExitError (whose Stderr holds up to 4 KiB of what it wrote there) and quotes
+// that, trimmed; the standard output read so far is returned with it. ctx ends the
+// program (SIGKILL), and the error then wraps ctx's error too.
+func (ns *NS) Output(ctx context.Context, name string, args ...string) ([]byte, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("netnsx: output %s in %s: %w", name, ns, errdefs.Invalid("nil context"))
+	}
+	if name == "" {
+		return nil, fmt.Errorf("netnsx: output in %s: %w", ns, errdefs.Invalid("empty program name"))
+	}
+	if _, err := resolve(ns); err != nil {
+		return nil, fmt.Errorf("netnsx: output %s in %s: %w", name, ns, err)
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	if errors.Is(cmd.Err, exec.ErrNotFound) {
+		return nil, fmt.Errorf("netnsx: output %s in %s: %w: %w", name, ns, ErrNotFound, cmd.Err)
+	}
+	var stdout bytes.Buffer
+	stderr := &headWriter{max: maxStderr}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := ns.Start(cmd); err != nil {
+		return nil, err // Start's, wrapped once
+	}
+	err := cmd.Wait()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ee.Stderr = stderr.buf
+	}
+	msg := strings.TrimSpace(string(stderr.buf))
+	if stderr.cut {
+		msg += " [...]"
+	}
+	if msg != "" {
+		msg = ": " + strconv.Quote(msg)
+	}
+	if ctx.Err() != nil {
+		return stdout.Bytes(), fmt.Errorf("netnsx: output %s in %s: %w (%w)%s", name, ns, err, ctx.Err(), msg)
+	}
+	return stdout.Bytes(), fmt.Errorf("netnsx: output %s in %s: %w%s", name, ns, err, msg)
+}
+
+// headWriter keeps the first max bytes written to it and discards the rest.
+type headWriter struct {
+	max int
+	buf []byte
+	cut bool
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	n := min(len(p), w.max-len(w.buf))
+	w.buf = append(w.buf, p[:n]...)
+	w.cut = w.cut || n < len(p)
+	return len(p), nil
 }
 
 // Dial connects from inside the namespace. A host name is resolved first, with the

@@ -28,6 +28,12 @@
 // one request, attaches and addresses it, and removes it again if a step fails.
 // Forwarding entries are read and written on the [Link] ([Link.FDB], [Link.AddFDB]).
 //
+// A topology changes in place as with ip: [Link.RemoveAddr], [Link.SetName],
+// [Link.SetHardwareAddr], [Link.SetNS] (the *Link follows the link), [Link.NoMaster],
+// and routes in any table with a metric ([NS.AddRoute], [NS.ReplaceRoute],
+// [NS.DeleteRoute], [NS.RoutesIn]). [Link.Stats] reads the counters `ip -s link`
+// prints, and [NS.Output] runs a command inside and returns what it printed.
+//
 // Without root, call userns.Enter first in main (netnsxtest.Main in tests): it carries
 // the program into user, network and mount namespaces of its own, where all of this
 // works.

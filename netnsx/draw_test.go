@@ -30,7 +30,7 @@ func fixed() *netnsx.Snapshot {
 			{Name: "vxlan0", Kind: "vxlan", Index: 4, MTU: 1450, Up: true, Master: "br0",
 				VXLAN: &netnsx.VXLANInfo{VNI: 4096, Port: 4789, Underlay: "eth0", Remotes: []netip.Addr{a("10.0.0.2"), a("10.0.0.3")}}},
 			{Name: "veth1", Kind: "veth", Index: 5, MTU: 1450, Up: true, Master: "br0", Peer: &netnsx.PeerRef{Namespace: `c"1`, Name: "eth0"}},
-		}, Routes: []netnsx.Route{{Dst: p("10.0.0.0/24"), Dev: "eth0", Src: a("10.0.0.1")}}},
+		}, Routes: []netnsx.Route{{Dst: p("10.0.0.0/24"), Dev: "eth0", Src: a("10.0.0.1")}, {Dst: p("fd00::/64"), Dev: "eth0", Metric: 1024}}},
 		{Name: "host2", Links: []netnsx.LinkInfo{lo,
 			{Name: "eth0", Kind: "veth", Index: 2, MTU: 1500, Up: true, Addrs: []netip.Prefix{p("10.0.0.2/24")}, Peer: &netnsx.PeerRef{Namespace: "host1", Name: "eth0"}},
 			{Name: "vxlan0", Kind: "vxlan", Index: 3, MTU: 1450, VXLAN: &netnsx.VXLANInfo{VNI: 4096, Port: 4789, Underlay: "eth0", Remotes: []netip.Addr{a("10.0.0.1")}}},

@@ -13,77 +13,117 @@ import (
 // Inspect reads the links and routes of the given namespaces; with none, of the host
 // and every named namespace (one deleted meanwhile is left out). A veth's peer is
 // resolved across the inspected namespaces.
+//
+// With none given, the named namespaces are opened one at a time and closed once read,
+// so that a machine with 10,000 of them costs a few descriptors, not 20,000; a peer is
+// then checked by opening its namespace again by path (see view.peer).
 func Inspect(nss ...*NS) (*Snapshot, error) {
+	var views []*view
 	if len(nss) == 0 {
-		all, closeAll, err := hostAndNamed()
-		if err != nil {
-			return nil, err // Host's or Open's, which name the namespace
+		var err error
+		if views, err = readHostAndNamed(); err != nil {
+			return nil, err
 		}
-		defer closeAll()
-		nss = all
+		defer views[0].ns.Close() // the host's, kept for the peers
+	} else {
+		for _, ns := range nss {
+			v, err := readOne(ns)
+			if err != nil {
+				return nil, err
+			}
+			views = append(views, v)
+		}
 	}
-	views := make([]*view, len(nss))
-	for i, ns := range nss {
-		n, err := resolve(ns)
-		if err == nil {
-			views[i], err = n.read()
+	peers := map[[2]int][]*view{}
+	for _, v := range views {
+		for _, l := range v.links {
+			if l.Kind == "veth" {
+				k := [2]int{l.Index, l.PeerIndex}
+				peers[k] = append(peers[k], v)
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("netnsx: inspect %s: %w", ns, errdefs.Kernel(err, "CAP_NET_ADMIN"))
-		}
-		views[i].ns = n
 	}
 	snap := &Snapshot{Namespaces: make([]NamespaceInfo, len(views))}
 	for i, v := range views {
-		snap.Namespaces[i] = v.info(views)
+		snap.Namespaces[i] = v.info(peers)
 	}
 	return snap, nil
 }
 
-func hostAndNamed() ([]*NS, func(), error) {
+// readOne reads the namespace behind ns, which stays open in the view.
+func readOne(ns *NS) (*view, error) {
+	n, err := resolve(ns)
+	var v *view
+	if err == nil {
+		v, err = n.read()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: inspect %s: %w", ns, errdefs.Kernel(err, "CAP_NET_ADMIN"))
+	}
+	return v, nil
+}
+
+// readHostAndNamed reads the host, kept open, and every named namespace, each closed
+// once read.
+func readHostAndNamed() ([]*view, error) {
 	host, err := Host()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	nss := []*NS{host}
-	closeAll := func() {
-		for _, ns := range nss {
-			_ = ns.Close()
-		}
+	v, err := readOne(host)
+	if err != nil {
+		_ = host.Close()
+		return nil, err
 	}
+	views := []*view{v}
 	names, err := List()
 	if err != nil {
-		closeAll()
-		return nil, nil, err
+		_ = host.Close()
+		return nil, err
 	}
 	for _, name := range names {
 		ns, err := Open(name)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
 			continue // deleted since List, or a stale file that is no namespace
 		}
-		if err != nil {
-			closeAll()
-			return nil, nil, err
+		if err == nil {
+			v, err = readOne(ns)
+			if errors.Is(err, ErrNotFound) {
+				_ = ns.Close()
+				continue
+			}
+			err = errors.Join(err, ns.Close())
 		}
-		nss = append(nss, ns)
+		if err != nil {
+			_ = host.Close()
+			return nil, err
+		}
+		v.ns = nil // closed: reopened by path if a peer needs it
+		views = append(views, v)
 	}
-	return nss, closeAll, nil
+	return views, nil
 }
 
 // view is one namespace as read from the kernel, before peers are resolved.
 type view struct {
-	ns     *NS
+	ns     *NS // open, or nil once closed: then path, dev and ino find it again
+	label  string
+	path   string
+	dev    uint64
+	ino    uint64
 	links  []*rtnl.Link
 	byIdx  map[int]*rtnl.Link
 	addrs  []rtnl.Addr
 	routes []Route
 	fdb    []rtnl.Neigh
-	nsids  map[int]*view // the ids this namespace gives others, learned on demand
-	asked  map[*view]bool
+	ids    map[*view]int // the ids this namespace gives others, learned on demand
+
+	reopened bool // ns was opened again by handle, for release to close
 }
 
 func (ns *NS) read() (*view, error) {
-	v := &view{byIdx: map[int]*rtnl.Link{}, nsids: map[int]*view{}, asked: map[*view]bool{}}
+	v := &view{ns: ns, label: ns.String(), path: ns.path, dev: ns.sys.dev, ino: ns.sys.ino,
+		byIdx: map[int]*rtnl.Link{}, ids: map[*view]int{}}
 	err := ns.useRaw(func(c *rtnl.Conn, _ int) (err error) {
 		if v.links, err = c.Links(); err != nil {
 			return err
@@ -94,7 +134,7 @@ func (ns *NS) read() (*view, error) {
 		if v.addrs, err = c.Addrs(0); err != nil {
 			return err
 		}
-		if v.routes, err = routes(c, v.byIdx); err != nil {
+		if v.routes, err = routes(c, v.byIdx, unix.RT_TABLE_MAIN); err != nil {
 			return err
 		}
 		for _, l := range v.links {
@@ -108,22 +148,27 @@ func (ns *NS) read() (*view, error) {
 	return v, err
 }
 
-// routes reads the main table, naming each route's device.
-func routes(c *rtnl.Conn, byIdx map[int]*rtnl.Link) ([]Route, error) {
-	rs, err := c.Routes()
+// routes reads one table, naming each route's device; main is read back as Table 0.
+func routes(c *rtnl.Conn, byIdx map[int]*rtnl.Link, table uint32) ([]Route, error) {
+	rs, err := c.RoutesIn(table)
 	out := make([]Route, 0, len(rs))
 	for _, r := range rs {
 		dev := ""
 		if l := byIdx[r.OIF]; l != nil {
 			dev = l.Name
 		}
-		out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: dev, Src: r.Src})
+		t := int(r.Table)
+		if r.Table == unix.RT_TABLE_MAIN {
+			t = 0
+		}
+		out = append(out, Route{Dst: r.Dst, Gateway: r.Gateway, Dev: dev, Src: r.Src, Table: t, Metric: int(r.Priority)})
 	}
 	return out, err
 }
 
-func (v *view) info(all []*view) NamespaceInfo {
-	ni := NamespaceInfo{Name: v.ns.String(), Routes: v.routes}
+func (v *view) info(peers map[[2]int][]*view) NamespaceInfo {
+	defer v.release()
+	ni := NamespaceInfo{Name: v.label, Routes: v.routes}
 	for _, l := range v.links {
 		li := LinkInfo{Name: l.Name, Kind: l.Kind, Index: l.Index, MTU: l.MTU, HardwareAddr: l.HardwareAddr, Up: l.Up()}
 		for _, a := range v.addrs {
@@ -135,7 +180,7 @@ func (v *view) info(all []*view) NamespaceInfo {
 			li.Master = m.Name
 		}
 		if l.Kind == "veth" && l.PeerIndex > 0 {
-			li.Peer = v.peer(l, all)
+			li.Peer = v.peer(l, peers)
 		}
 		if l.Kind == "vxlan" {
 			li.VXLAN = v.vxlan(l)
@@ -145,51 +190,87 @@ func (v *view) info(all []*view) NamespaceInfo {
 	return ni
 }
 
-// peer finds a veth's other end: here, or in the inspected namespace whose id (as this
-// namespace numbers it) the link reports.
-func (v *view) peer(l *rtnl.Link, all []*view) *PeerRef {
+// peer finds a veth's other end: here, or in an inspected namespace. There, the other
+// end is a veth reporting the same two indexes the other way round; among such
+// candidates (usually one) the kernel's id for the candidate's namespace, as this
+// namespace numbers it, decides.
+func (v *view) peer(l *rtnl.Link, peers map[[2]int][]*view) *PeerRef {
 	if l.PeerNetNSID < 0 {
 		if p := v.byIdx[l.PeerIndex]; p != nil {
-			return &PeerRef{Namespace: v.ns.String(), Name: p.Name}
+			return &PeerRef{Namespace: v.label, Name: p.Name}
 		}
 		return nil
 	}
-	other := v.byNSID(l.PeerNetNSID, all)
-	if other == nil {
-		return &PeerRef{Name: fmt.Sprintf("if%d", l.PeerIndex)} // in a namespace not inspected
+	for _, o := range peers[[2]int{l.PeerIndex, l.Index}] {
+		if o != v && v.nsid(o) == l.PeerNetNSID {
+			return &PeerRef{Namespace: o.label, Name: o.byIdx[l.PeerIndex].Name}
+		}
 	}
-	if p := other.byIdx[l.PeerIndex]; p != nil {
-		return &PeerRef{Namespace: other.ns.String(), Name: p.Name}
-	}
-	return nil
+	return &PeerRef{Name: fmt.Sprintf("if%d", l.PeerIndex)} // in a namespace not inspected
 }
 
-// byNSID returns the inspected namespace that v calls id, asking the kernel for the
-// ids of the others only until it is found.
-func (v *view) byNSID(id int, all []*view) *view {
-	if o, ok := v.nsids[id]; ok {
-		return o
+// nsid returns the id v gives o's namespace, -1 if none or if either is gone.
+func (v *view) nsid(o *view) int {
+	if id, ok := v.ids[o]; ok {
+		return id
 	}
-	for _, o := range all {
-		if o == v || v.asked[o] {
-			continue
-		}
-		v.asked[o] = true
-		got := -1
-		_ = v.ns.useRaw(func(c *rtnl.Conn, _ int) error {
-			return o.ns.useRaw(func(_ *rtnl.Conn, fd int) (err error) {
-				got, err = c.NSID(fd)
+	id := -1
+	if ns, err := v.handle(); err == nil {
+		_ = ns.useRaw(func(c *rtnl.Conn, _ int) error {
+			return o.withFD(func(fd int) (err error) {
+				id, err = c.NSID(fd)
 				return err
 			})
 		})
-		if got >= 0 {
-			v.nsids[got] = o
-			if got == id {
-				return o
-			}
-		}
 	}
-	return nil
+	v.ids[o] = id
+	return id
+}
+
+// handle returns v's namespace, opened again by path if it was closed after reading
+// (and still the same namespace); release closes it again.
+func (v *view) handle() (*NS, error) {
+	if v.ns != nil {
+		return v.ns, nil
+	}
+	ns, err := openPath(v.path)
+	if err != nil {
+		return nil, err
+	}
+	if ns.sys.dev != v.dev || ns.sys.ino != v.ino {
+		_ = ns.Close()
+		return nil, fmt.Errorf("%s: %w", v.path, ErrNotFound) // another namespace by now
+	}
+	v.ns, v.reopened = ns, true
+	return ns, nil
+}
+
+func (v *view) release() {
+	if v.reopened {
+		_ = v.ns.Close()
+		v.ns, v.reopened = nil, false
+	}
+}
+
+// withFD calls fn with a descriptor of v's namespace: its handle's, or the file opened
+// again for the call (and checked to be the same namespace).
+func (v *view) withFD(fn func(fd int) error) error {
+	if v.ns != nil {
+		return v.ns.useRaw(func(_ *rtnl.Conn, fd int) error { return fn(fd) })
+	}
+	fd, err := unix.Open(v.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Dev != v.dev || st.Ino != v.ino {
+		return fmt.Errorf("%s: %w", v.path, ErrNotFound)
+	}
+	return fn(fd)
 }
 
 func (v *view) vxlan(l *rtnl.Link) *VXLANInfo {

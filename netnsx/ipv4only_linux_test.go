@@ -141,3 +141,42 @@ func TestIntegrationCreateIPv4OnlyAllOrNothing(t *testing.T) {
 	require.True(t, sawSysctl, "the sysctl writes were among the steps failed")
 	require.GreaterOrEqual(t, calls, 7)
 }
+
+// Settings go through a private procfs where the kernel allows one (a lookup under
+// /proc/sys/net grows with the number of namespaces) and through /proc otherwise; both
+// ways must reach the namespace's own settings.
+func TestIntegrationSysctlsBothWays(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		t.Run(map[bool]string{true: "private", false: "proc"}[private], func(t *testing.T) {
+			var calls, made int
+			restore := netnsx.SetNewProc(func(real func() (int, error)) (int, error) {
+				calls++
+				if !private {
+					return -1, syscall.EPERM
+				}
+				fd, err := real()
+				if err == nil {
+					made++
+				}
+				return fd, err
+			})
+			defer restore()
+			ns := netnsxtest.NewIPv4Only(t, "sysw")
+			require.Equal(t, 1, calls, "Create opens procfs once for both keys")
+			t.Logf("private procfs instances made: %d", made) // none where unprivileged over the PID namespace
+			for _, key := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
+				require.Equal(t, "1", sysctlVia(t, ns, key), key)
+			}
+			require.NoError(t, ns.SetSysctl("net.ipv4.ip_forward", "1"))
+			require.Equal(t, "1", sysctlVia(t, ns, "net.ipv4.ip_forward"))
+			v, err := ns.Sysctl("net.ipv4.ip_forward")
+			require.NoError(t, err)
+			require.Equal(t, "1", v)
+			require.Equal(t, 3, calls)
+			other := netnsxtest.New(t, "sysw-other")
+			require.Equal(t, "0", sysctlVia(t, other, "net.ipv4.ip_forward"), "only ns changed")
+			_, err = ns.Sysctl("net.ipv4.no_such_key")
+			require.ErrorIs(t, err, netnsx.ErrNotFound)
+		})
+	}
+}

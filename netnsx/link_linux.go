@@ -3,6 +3,7 @@ package netnsx
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 
@@ -71,14 +72,33 @@ func (ns *NS) Links() ([]*Link, error) {
 	return out, nil
 }
 
-// AddRoute adds a route to the main table, as `ip route add` does.
-func (ns *NS) AddRoute(r Route) error {
+// AddRoute adds a route to r.Table (0: main), as `ip route add` does.
+func (ns *NS) AddRoute(r Route) error { return ns.changeRoute("add route", r, (*rtnl.Conn).RouteAdd) }
+
+// ReplaceRoute adds a route or replaces the one of r.Table with the same destination
+// and metric, as `ip route replace` does: the way to move a destination to another
+// gateway or device in one step, with no moment without a route.
+func (ns *NS) ReplaceRoute(r Route) error {
+	return ns.changeRoute("replace route", r, (*rtnl.Conn).RouteReplace)
+}
+
+// DeleteRoute deletes a route of r.Table (0: main), as `ip route del` does: the
+// first that matches r's destination and, where r has them, its gateway, device and
+// metric. Src is ignored, so a route read back with Routes can be passed as it is.
+// No such route is ErrNotFound. It checks r as AddRoute does.
+func (ns *NS) DeleteRoute(r Route) error {
+	r.Src = netip.Addr{}
+	return ns.changeRoute("delete route", r, (*rtnl.Conn).RouteDel)
+}
+
+// changeRoute checks r and sends it with send, its device resolved in ns.
+func (ns *NS) changeRoute(op string, r Route, send func(*rtnl.Conn, rtnl.Route) error) error {
 	obj := label(fmt.Sprintf("%s in %s", routeString(r), ns))
 	rr, err := checkRoute(r)
 	if err != nil {
-		return fmt.Errorf("netnsx: add route %s: %w", obj, err)
+		return fmt.Errorf("netnsx: %s %s: %w", op, obj, err)
 	}
-	return ns.use("add route", obj, func(c *rtnl.Conn, _ int) error {
+	return ns.use(op, obj, func(c *rtnl.Conn, _ int) error {
 		if r.Dev != "" {
 			l, err := c.LinkByName(r.Dev)
 			if err != nil {
@@ -86,12 +106,21 @@ func (ns *NS) AddRoute(r Route) error {
 			}
 			rr.OIF = l.Index
 		}
-		return c.RouteAdd(rr)
+		return send(c, rr)
 	})
 }
 
 func checkRoute(r Route) (rtnl.Route, error) {
 	rr := rtnl.Route{Dst: r.Dst, Gateway: r.Gateway}
+	table, err := checkTable("Table", r.Table)
+	if err != nil {
+		return rr, err
+	}
+	rr.Table = table
+	if r.Metric < 0 || int64(r.Metric) > math.MaxUint32 {
+		return rr, errdefs.Invalid("Metric %d out of range 0..%d", r.Metric, uint32(math.MaxUint32))
+	}
+	rr.Priority = uint32(r.Metric)
 	if r.Dev == "" && !r.Gateway.IsValid() {
 		return rr, errdefs.Invalid("route needs a gateway or a device")
 	}
@@ -120,12 +149,25 @@ func checkRoute(r Route) (rtnl.Route, error) {
 		return rr, errdefs.Invalid("Dst: invalid prefix")
 	} else if r.Dst.Addr().Is4In6() {
 		return rr, errdefs.Invalid("Dst %s is an IPv4-mapped IPv6 prefix; use the IPv4 form", r.Dst)
+	} else if r.Dst.Addr().Zone() != "" {
+		return rr, errdefs.Invalid("Dst %s has a zone", r.Dst)
 	}
 	rr.Dst = rr.Dst.Masked()
 	if r.Gateway.IsValid() && r.Gateway.Is4() != rr.Dst.Addr().Is4() {
 		return rr, errdefs.Invalid("Gateway %s and Dst %s are of different families", r.Gateway, rr.Dst)
 	}
 	return rr, nil
+}
+
+// checkTable checks a routing table number; 0 is main.
+func checkTable(field string, table int) (uint32, error) {
+	if table < 0 || int64(table) > math.MaxUint32 {
+		return 0, errdefs.Invalid("%s %d out of range 0..%d (0 is main)", field, table, uint32(math.MaxUint32))
+	}
+	if table == 0 {
+		return unix.RT_TABLE_MAIN, nil
+	}
+	return uint32(table), nil
 }
 
 func routeString(r Route) string {
@@ -139,14 +181,30 @@ func routeString(r Route) string {
 	if r.Dev != "" {
 		s += " dev " + r.Dev
 	}
+	if r.Table != 0 {
+		s += fmt.Sprintf(" table %d", r.Table)
+	}
+	if r.Metric != 0 {
+		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
 	return s
 }
 
 // Routes returns the unicast routes of the main table, IPv4 then IPv6, as `ip route`
-// and `ip -6 route` list them.
-func (ns *NS) Routes() ([]Route, error) {
+// and `ip -6 route` list them. It is RoutesIn(0).
+func (ns *NS) Routes() ([]Route, error) { return ns.RoutesIn(0) }
+
+// RoutesIn returns the unicast routes of one table (0: main), IPv4 then IPv6, as
+// `ip route show table N` and `ip -6 route show table N` list them. Each is read back
+// with its Table (0 for main) and Metric, so it can be passed to DeleteRoute. An empty
+// or unused table has none: nil, not an error.
+func (ns *NS) RoutesIn(table int) ([]Route, error) {
+	t, err := checkTable("table", table)
+	if err != nil {
+		return nil, fmt.Errorf("netnsx: routes of table %d in %s: %w", table, ns, err)
+	}
 	var out []Route
-	err := ns.use("routes", ns, func(c *rtnl.Conn, _ int) error {
+	err = ns.use("routes", ns, func(c *rtnl.Conn, _ int) error {
 		ls, err := c.Links()
 		if err != nil {
 			return err
@@ -155,7 +213,7 @@ func (ns *NS) Routes() ([]Route, error) {
 		for _, l := range ls {
 			byIdx[l.Index] = l
 		}
-		out, err = routes(c, byIdx)
+		out, err = routes(c, byIdx, t)
 		return err
 	})
 	return out, err
@@ -203,7 +261,9 @@ func (l *Link) Addrs() ([]netip.Prefix, error) {
 }
 
 // SetMaster makes the link a port of master, a bridge in the same namespace, as
-// `ip link set dev NAME master BRIDGE` does; nil releases it (nomaster).
+// `ip link set dev NAME master BRIDGE` does; nil releases it, as `ip link set dev NAME
+// nomaster` does ([Link.NoMaster] says so by name), and a link with no master is left
+// as it is.
 func (l *Link) SetMaster(master *Link) error {
 	idx := 0
 	if master != nil {

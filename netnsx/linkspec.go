@@ -23,6 +23,12 @@ type LinkAttrs struct {
 	Master       *Link            // a bridge in the same namespace, set in the same request; nil: none
 	Addrs        []netip.Prefix   // added once the link exists
 	Peer         *PeerAttrs       // the other end of a pair (veth); nil for other kinds
+	// Parent is the lower device a link stacks on (IFLA_LINK: a macvlan's parent), in
+	// the namespace AddLink is called on; nil: none.
+	Parent *Link
+	// Target is where the link is made, under its final name (IFLA_NET_NS_FD), and
+	// where Master must be and Addrs are added; nil: the namespace AddLink is called on.
+	Target *NS
 }
 
 // PeerAttrs is the other end of a pair, made in the same request, in its own namespace

@@ -23,29 +23,45 @@ func errNotSupported(op string) error {
 
 func resolve(ns *NS) (*NS, error) { return ns, errNotSupported("open host") }
 
-func Host() (*NS, error)                   { return nil, errNotSupported("open host") }
-func New(name string) (*NS, error)         { return nil, errNotSupported("new " + name) }
-func Create(cfg Config) (*NS, error)       { return nil, errNotSupported("new " + cfg.Name) }
-func Open(name string) (*NS, error)        { return nil, errNotSupported("open " + name) }
-func OpenPath(path string) (*NS, error)    { return nil, errNotSupported("open " + path) }
-func List() ([]string, error)              { return nil, errNotSupported("list") }
-func Delete(name string) error             { return errNotSupported("delete " + name) }
-func DeleteAll(nss ...*NS) error           { return errNotSupported("delete") }
-func (ns *NS) Close() error                { return nil }
-func (ns *NS) Delete() error               { return errNotSupported("delete") }
-func (ns *NS) Do(fn func() error) error    { return errNotSupported("do") }
-func (ns *NS) Start(cmd *exec.Cmd) error   { return errNotSupported("start") }
-func (ns *NS) Run(cmd *exec.Cmd) error     { return errNotSupported("run") }
-func (ns *NS) Link(string) (*Link, error)  { return nil, errNotSupported("link") }
-func (ns *NS) Links() ([]*Link, error)     { return nil, errNotSupported("links") }
-func (ns *NS) AddRoute(r Route) error      { return errNotSupported("add route") }
-func (ns *NS) Routes() ([]Route, error)    { return nil, errNotSupported("routes") }
-func (l *Link) Up() error                  { return errNotSupported("up") }
-func (l *Link) Down() error                { return errNotSupported("down") }
-func (l *Link) AddAddr(netip.Prefix) error { return errNotSupported("add address") }
-func (l *Link) SetMaster(*Link) error      { return errNotSupported("set master") }
-func (l *Link) SetMTU(int) error           { return errNotSupported("set mtu") }
-func (l *Link) Delete() error              { return errNotSupported("delete link") }
+func Host() (*NS, error)                     { return nil, errNotSupported("open host") }
+func New(name string) (*NS, error)           { return nil, errNotSupported("new " + name) }
+func Create(cfg Config) (*NS, error)         { return nil, errNotSupported("new " + cfg.Name) }
+func Open(name string) (*NS, error)          { return nil, errNotSupported("open " + name) }
+func OpenPath(path string) (*NS, error)      { return nil, errNotSupported("open " + path) }
+func List() ([]string, error)                { return nil, errNotSupported("list") }
+func Delete(name string) error               { return errNotSupported("delete " + name) }
+func DeleteAll(nss ...*NS) error             { return errNotSupported("delete") }
+func (ns *NS) Close() error                  { return nil }
+func (ns *NS) Delete() error                 { return errNotSupported("delete") }
+func (ns *NS) Do(fn func() error) error      { return errNotSupported("do") }
+func (ns *NS) Start(cmd *exec.Cmd) error     { return errNotSupported("start") }
+func (ns *NS) Run(cmd *exec.Cmd) error       { return errNotSupported("run") }
+func (ns *NS) Link(string) (*Link, error)    { return nil, errNotSupported("link") }
+func (ns *NS) Links() ([]*Link, error)       { return nil, errNotSupported("links") }
+func (ns *NS) AddRoute(r Route) error        { return errNotSupported("add route") }
+func (ns *NS) Routes() ([]Route, error)      { return nil, errNotSupported("routes") }
+func (l *Link) Up() error                    { return errNotSupported("up") }
+func (l *Link) Down() error                  { return errNotSupported("down") }
+func (l *Link) AddAddr(netip.Prefix) error   { return errNotSupported("add address") }
+func (l *Link) SetMaster(*Link) error        { return errNotSupported("set master") }
+func (l *Link) SetMTU(int) error             { return errNotSupported("set mtu") }
+func (l *Link) Delete() error                { return errNotSupported("delete link") }
+func (ns *NS) RoutesIn(int) ([]Route, error) { return nil, errNotSupported("routes") }
+func (ns *NS) ReplaceRoute(Route) error      { return errNotSupported("replace route") }
+func (ns *NS) DeleteRoute(Route) error       { return errNotSupported("delete route") }
+func (l *Link) RemoveAddr(netip.Prefix) error {
+	return errNotSupported("remove address")
+}
+func (l *Link) SetName(string) error { return errNotSupported("rename") }
+func (l *Link) SetHardwareAddr(net.HardwareAddr) error {
+	return errNotSupported("set hardware address")
+}
+func (l *Link) SetNS(*NS) error           { return errNotSupported("move") }
+func (l *Link) NoMaster() error           { return errNotSupported("set master") }
+func (l *Link) Stats() (LinkStats, error) { return LinkStats{}, errNotSupported("statistics") }
+func (ns *NS) Output(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return nil, errNotSupported("output")
+}
 func (l *Link) WaitReady(context.Context) error {
 	return errNotSupported("wait for link")
 }

@@ -130,13 +130,15 @@ var ipv4OnlyKeys = []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.def
 // disableIPv6 writes ipv4OnlyKeys in the calling thread's namespace. A kernel without
 // IPv6 (ipv6.disable=1) has no such settings, and nothing to turn off.
 func disableIPv6() error {
-	for _, key := range ipv4OnlyKeys {
-		err := writeSysctl(key, "1")
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s=1: %w", key, err)
+	return withSysctls(func(sys int) error {
+		for _, key := range ipv4OnlyKeys {
+			err := writeSysctlAt(sys, key, "1")
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s=1: %w", key, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func create(cfg Config) (_ *NS, err error) {

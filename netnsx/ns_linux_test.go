@@ -1,8 +1,10 @@
 package netnsx_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -121,8 +123,16 @@ func TestIntegrationClosedHandleRefusesEverything(t *testing.T) {
 	_, errLink := ns.Link("lo")
 	_, errRoutes := ns.Routes()
 	_, errAddrs := lo.Addrs()
+	_, errRoutesIn := ns.RoutesIn(100)
+	_, errStats := lo.Stats()
+	_, errOutput := ns.Output(context.Background(), "true")
+	other := netnsxtest.New(t)
 	for i, err := range []error{
-		errLinks, errLink, errRoutes, errAddrs,
+		errLinks, errLink, errRoutes, errAddrs, errRoutesIn, errStats, errOutput,
+		lo.RemoveAddr(netip.MustParsePrefix("127.0.0.1/8")), lo.SetName("lo9"),
+		lo.SetHardwareAddr(net.HardwareAddr{2, 0, 0, 0, 0, 9}), lo.NoMaster(), lo.SetNS(other),
+		ns.ReplaceRoute(netnsx.Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Dev: "lo"}),
+		ns.DeleteRoute(netnsx.Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Dev: "lo"}),
 		ns.Do(func() error { t.Error("Do ran on a closed namespace"); return nil }),
 		lo.Up(), lo.SetMTU(1500), lo.AddAddr(netip.MustParsePrefix("127.0.0.9/8")),
 		ns.AddRoute(netnsx.Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Dev: "lo"}),

@@ -2,8 +2,10 @@ package netnsx
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nstopo/nstopo/internal/check"
 	"github.com/nstopo/nstopo/internal/errdefs"
@@ -18,9 +20,16 @@ func (ns *NS) Sysctl(key string) (string, error) {
 		return "", fmt.Errorf("netnsx: sysctl %s in %s: %w", key, ns, err)
 	}
 	var v []byte
-	err := ns.inside("sysctl", label(key+" in "+ns.String()), func() (err error) {
-		v, err = os.ReadFile(check.SysctlPath(key))
-		return err
+	err := ns.inside("sysctl", label(key+" in "+ns.String()), func() error {
+		return withSysctls(func(sys int) error {
+			f, err := openSysctlAt(sys, key, unix.O_RDONLY)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			v, err = io.ReadAll(f)
+			return err
+		})
 	})
 	return strings.TrimSpace(string(v)), err
 }
@@ -37,15 +46,7 @@ func (ns *NS) SetSysctl(key, value string) error {
 		return fmt.Errorf("netnsx: sysctl %s in %s: %w", key, ns, errdefs.Invalid("value %q: want one line of text", value))
 	}
 	return ns.inside("sysctl", label(key+"="+value+" in "+ns.String()), func() error {
-		f, err := os.OpenFile(check.SysctlPath(key), os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		if _, err := f.WriteString(value); err != nil {
-			_ = f.Close()
-			return err
-		}
-		return f.Close()
+		return withSysctls(func(sys int) error { return writeSysctlAt(sys, key, value) })
 	})
 }
 

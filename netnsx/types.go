@@ -82,7 +82,9 @@ type Config struct {
 }
 
 // Link is a network interface inside a namespace. It refers to the interface by index,
-// which the kernel never reuses while the interface exists.
+// which the kernel never reuses while the interface exists. SetName and SetNS update
+// the *Link (its Name; its NS and Index): do not call them while another goroutine
+// uses the same *Link.
 type Link struct {
 	ns    *NS
 	name  string
@@ -130,12 +132,28 @@ func (l *Link) String() string {
 	return l.name
 }
 
-// Route is one route of a namespace's main table.
+// Route is one unicast route of a namespace's routing table.
 type Route struct {
 	Dst     netip.Prefix `json:"dst"`     // zero value: the default route of the gateway's family
 	Gateway netip.Addr   `json:"gateway"` // zero value: the destination is on the link (scope link)
 	Dev     string       `json:"dev"`     // the outgoing interface; required without a gateway
 	Src     netip.Addr   `json:"src"`     // the preferred source address; read back only
+	// Table is the routing table, 1 to 4294967295, as `ip route ... table N`; 0 (and
+	// 254) is main, the table `ip route` shows and a route is read back from with 0.
+	Table int `json:"table,omitempty"`
+	// Metric is the route's priority, lower preferred, as `ip route ... metric N`; 0 is
+	// the kernel's default, which is 0 for IPv4 and 1024 for IPv6 (and read back so).
+	Metric int `json:"metric,omitempty"`
+}
+
+// LinkStats are a link's counters since it was made, the kernel's 64-bit ones
+// (struct rtnl_link_stats64), as `ip -s link show` prints them.
+type LinkStats struct {
+	RxPackets, TxPackets uint64
+	RxBytes, TxBytes     uint64
+	RxErrors, TxErrors   uint64
+	RxDropped, TxDropped uint64 // packets the link itself dropped
+	Multicast            uint64 // received multicast packets
 }
 
 // FDBEntry is one forwarding-database entry of a bridge or a VXLAN device, as

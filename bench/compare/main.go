@@ -10,11 +10,12 @@
 //	go run ./bench/compare                       # N = 10 and 100, 5 rounds
 //	go run ./bench/compare -n 10,100,1000 -iproute2-max 100
 //	go run ./bench/compare -n 100 -methods iproute2,floor,nstopo,mininet,pyroute2,pyroute2-pushns
+//	go run ./bench/compare -n 1000 -methods floor,nstopo,lab   # the star from a description (package lab)
 //	go run ./bench/compare -rss-child 10000      # one 10,000-node build: time, RSS, slab
 //	go run ./bench/compare -phases 1000          # 1, 2, 4 goroutines, phase by phase
 //
 // Every namespace is made with IPv6 off (netnsx.Config.IPv4Only, and the same sysctls
-// for the floor and the script) unless -ipv4only=false: the star is an IPv4 lab, and
+// for the floor and the scripts) unless -ipv4only=false: the star is an IPv4 lab, and
 // IPv6 autoconfiguration, flooded by the bridge to every port, is what made a big star
 // slow. Past 1000 leaves the star has a spine bridge and leaf bridges (star_linux.go).
 //
@@ -51,11 +52,11 @@ func main() {
 	script := flag.String("script", "bench/iproute2-star.sh", "the iproute2 script")
 	ipMax := flag.Int("iproute2-max", 100, "largest N to run the iproute2 script for (it takes ~0.1 s a node)")
 	pause := flag.Duration("pause", time.Second, "pause before each build, for the kernel to free the last one")
-	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated (also nstopo-4g); the peers mininet, pyroute2 and pyroute2-pushns run only when named")
+	only := flag.String("methods", "iproute2,floor,nstopo,nstopo-2g", "methods to run, comma-separated (also nstopo-4g, and lab: the star as a description built by package lab); the peers mininet, pyroute2 and pyroute2-pushns run only when named")
 	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's mininet and python3-pyroute2")
 	peersDir := flag.String("peers-dir", "bench", "the directory of mininet-star.py and pyroute2-star.py")
 	peersMax := flag.Int("peers-max", 1000, "largest N to run the peers (mininet, pyroute2, pyroute2-pushns) for")
-	ipv4Only := flag.Bool("ipv4only", true, "turn IPv6 off in every namespace before its interfaces exist, for every method but the peers")
+	ipv4Only := flag.Bool("ipv4only", true, "turn IPv6 off in every namespace before its interfaces exist (the peers' scripts get IPV4ONLY=1; Mininet's switch ports stay in the host namespace, left alone)")
 	prefixFlag := flag.String("prefix", "", "namespace name prefix (default cmp<pid>-); a run deletes leftovers with its own prefix only")
 	phases := flag.Int("phases", 0, "instead: time namespace creation, veth creation and address setup of this many leaves with 1, 2 and 4 goroutines")
 	growth := flag.Int("growth", 0, "instead: attach this many veth pairs to one bridge, with IPv6 on and off, and print the cost per pair as it grows")
@@ -93,7 +94,7 @@ func main() {
 	}
 }
 
-// ipv4 is the -ipv4only flag, for every method but the peers (their scripts keep IPv6).
+// ipv4 is the -ipv4only flag, for every method (the scripts as IPV4ONLY=1).
 var ipv4 bool
 
 func run(sizes string, rounds int, script string, ipMax, peersMax int, pause time.Duration, prefix string, only []string, peers []method) error {
@@ -104,6 +105,7 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 		{"nstopo", nstopo(1)},
 		{"nstopo-2g", nstopo(2)},
 		{"nstopo-4g", nstopo(4)},
+		{"lab", labMethod},
 	} {
 		if slices.Contains(only, m.name) {
 			methods = append(methods, m)
@@ -113,7 +115,7 @@ func run(sizes string, rounds int, script string, ipMax, peersMax int, pause tim
 	capped := func(m string, n int) bool {
 		return m == "iproute2" && n > ipMax || slices.ContainsFunc(peers, func(p method) bool { return p.name == m }) && n > peersMax
 	}
-	fmt.Printf("IPv6 off (-ipv4only): %v, not for the peers; bridges hold at most %d leaves each\n", ipv4, PortsPerBridge)
+	fmt.Printf("IPv6 off (-ipv4only): %v; bridges hold at most %d leaves each\n", ipv4, PortsPerBridge)
 	fmt.Printf("%-6s %-16s %12s %12s %14s %16s\n", "N", "method", "build", "teardown", "build/node", "(median of runs)")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -243,6 +245,15 @@ func rss(n int, prefix string, pause time.Duration) int {
 	time.Sleep(pause)
 	slab0, err := slab()
 	start := time.Now()
+	tenth, last := max(n/10, 1), start
+	var tenths []time.Duration
+	leafDone = func(i int) {
+		if (i+1)%tenth == 0 {
+			now := time.Now()
+			tenths = append(tenths, now.Sub(last)/time.Duration(tenth))
+			last = now
+		}
+	}
 	var s *Star
 	if err == nil {
 		s, err = BuildStar(prefix, n, 1, ipv4)
@@ -273,6 +284,11 @@ func rss(n int, prefix string, pause time.Duration) int {
 	fmt.Printf("nstopo star N=%d (IPv6 off: %v, %d bridges): build %v (%v a node), teardown %v; peak RSS %.1f MiB; %d descriptors open after the build; slab +%.1f MiB, %.1f KiB a namespace\n",
 		n, ipv4, bridges(n), build.Round(time.Millisecond), (build / time.Duration(n)).Round(time.Microsecond), teardown.Round(time.Millisecond),
 		float64(ru.Maxrss)/1024, len(fds), float64(slab1-slab0)/(1<<20), float64(slab1-slab0)/1024/float64(n+1))
+	fmt.Print("a node, by tenths of the build:")
+	for _, d := range tenths {
+		fmt.Printf(" %v", d.Round(10*time.Microsecond))
+	}
+	fmt.Println()
 	return 0
 }
 

@@ -85,7 +85,11 @@ func (p peer) run(python, dir string) func(n int, prefix string) (result, error)
 			defer cleanupLinks(prefix)
 		}
 		args := append([]string{filepath.Join(dir, p.script), strconv.Itoa(n), prefix}, p.args...)
-		return parseScript(exec.Command(python, args...).CombinedOutput())
+		cmd := exec.Command(python, args...)
+		if ipv4 {
+			cmd.Env = append(os.Environ(), "IPV4ONLY=1")
+		}
+		return parseScript(cmd.CombinedOutput())
 	}
 }
 

@@ -23,18 +23,36 @@ func (c *Conn) AddrAdd(index int, p netip.Prefix) error {
 }
 
 func addrAddRequest(index int, p netip.Prefix) *nl.NetlinkRequest {
-	msg := nl.NewIfAddrmsg(family(p.Addr()))
-	msg.Index = uint32(index)
-	msg.Prefixlen = uint8(p.Bits())
+	req, msg := addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, index, p)
 	if p.Addr().Is6() {
 		msg.Flags = unix.IFA_F_NODAD
 	}
 	if p.Addr().IsLoopback() {
 		msg.Scope = unix.RT_SCOPE_HOST // as ip does; the kernel refuses 127/8 in scope global
 	}
+	return req
+}
+
+// addrRequest builds an address request for p on the link with that index, IFA_LOCAL
+// and IFA_ADDRESS both p's address, as ip sends them; msg is its header, still to fill.
+func addrRequest(typ, flags, index int, p netip.Prefix) (*nl.NetlinkRequest, *nl.IfAddrmsg) {
+	msg := nl.NewIfAddrmsg(family(p.Addr()))
+	msg.Index = uint32(index)
+	msg.Prefixlen = uint8(p.Bits())
 	ip := p.Addr().AsSlice()
-	return newRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK, msg,
-		nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	return newRequest(typ, unix.NLM_F_ACK|flags, msg, nl.NewRtAttr(unix.IFA_LOCAL, ip), nl.NewRtAttr(unix.IFA_ADDRESS, ip)), msg
+}
+
+// AddrDel removes p from the link with that index, as `ip addr del` does: the address
+// and its prefix length must both match (EADDRNOTAVAIL otherwise).
+func (c *Conn) AddrDel(index int, p netip.Prefix) error {
+	_, err := c.exec(addrDelRequest(index, p), 0)
+	return err
+}
+
+func addrDelRequest(index int, p netip.Prefix) *nl.NetlinkRequest {
+	req, _ := addrRequest(unix.RTM_DELADDR, 0, index, p)
+	return req
 }
 
 // Addr is one interface address.

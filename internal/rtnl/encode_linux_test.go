@@ -103,6 +103,16 @@ var goldens = []struct {
 		down, none := false, 0
 		return linkSetRequest(4, LinkChange{Up: &down, Master: &none})
 	}},
+	// RTM_NEWLINK, flags 0x5, 64 bytes. ifinfomsg index 4, flags and change 0;
+	// IFLA_IFNAME "eth1\0"; IFLA_ADDRESS 02:00:00:00:00:05; IFLA_NET_NS_FD (28) 9. `ip
+	// link set dev X name eth1 address 02:00:00:00:00:05 netns N` in one request (netnsx
+	// sends each alone).
+	{"link_set_name_mac_netns", func() *nl.NetlinkRequest {
+		return linkSetRequest(4, LinkChange{Name: "eth1", HardwareAddr: mac(5), NSFd: 9})
+	}},
+	// RTM_GETLINK, flags 0x5, 32 bytes. ifinfomsg index 3 and no IFLA_EXT_MASK: the
+	// reply carries IFLA_STATS64 (`ip -s link show`).
+	{"link_stats", func() *nl.NetlinkRequest { return linkStatsRequest(3) }},
 	// RTM_DELLINK (17), flags 0x5, 32 bytes. ifinfomsg index 5.
 	{"link_del", func() *nl.NetlinkRequest { return linkDelRequest(5) }},
 	// RTM_GETNSID (90), flags 0x5, 28 bytes. struct rtgenmsg AF_UNSPEC padded to 4;
@@ -119,6 +129,13 @@ var goldens = []struct {
 	// RTM_NEWADDR, flags 0x605, 40 bytes. ifaddrmsg: AF_INET, prefixlen 8, scope
 	// RT_SCOPE_HOST (254), index 1; IFA_LOCAL and IFA_ADDRESS 127.0.0.2.
 	{"addr_add_loopback", func() *nl.NetlinkRequest { return addrAddRequest(1, netip.MustParsePrefix("127.0.0.2/8")) }},
+	// RTM_DELADDR (21), REQUEST|ACK (0x5), 40 bytes. ifaddrmsg: AF_INET, prefixlen 24,
+	// flags 0, scope 0, index 2; IFA_LOCAL and IFA_ADDRESS 10.0.0.1, as `ip addr del
+	// 10.0.0.1/24 dev D` sends them (IFA_ADDRESS makes the kernel match the length too).
+	{"addr_del_v4", func() *nl.NetlinkRequest { return addrDelRequest(2, netip.MustParsePrefix("10.0.0.1/24")) }},
+	// RTM_DELADDR, flags 0x5, 64 bytes. ifaddrmsg: AF_INET6, prefixlen 64, flags 0 (no
+	// NODAD: nothing to detect on removal), index 3; IFA_LOCAL and IFA_ADDRESS fd00::1.
+	{"addr_del_v6", func() *nl.NetlinkRequest { return addrDelRequest(3, netip.MustParsePrefix("fd00::1/64")) }},
 	// RTM_GETADDR (22), flags 0x301, 24 bytes. ifaddrmsg all zero (AF_UNSPEC: every family).
 	{"addr_dump", addrDumpRequest},
 
@@ -138,6 +155,26 @@ var goldens = []struct {
 	// scope RT_SCOPE_LINK (253, no gateway), unicast; RTA_DST fd00:1::; RTA_OIF 3.
 	{"route_add_link6", func() *nl.NetlinkRequest {
 		return routeAddRequest(Route{Dst: netip.MustParsePrefix("fd00:1::/64"), OIF: 3})
+	}},
+	// RTM_NEWROUTE, REQUEST|ACK|REPLACE|CREATE (0x505), 52 bytes. rtmsg: AF_INET, dst_len
+	// 16, table 100 in the header (below 256), boot, universe, unicast; RTA_DST 10.1.0.0;
+	// RTA_GATEWAY 10.0.0.254; RTA_PRIORITY (6) 20. `ip route replace 10.1.0.0/16 via G
+	// table 100 metric 20`.
+	{"route_replace_table_metric", func() *nl.NetlinkRequest {
+		return routeReplaceRequest(Route{Dst: netip.MustParsePrefix("10.1.0.0/16"), Gateway: netip.MustParseAddr("10.0.0.254"),
+			Table: 100, Priority: 20})
+	}},
+	// RTM_NEWROUTE, flags 0x605, 56 bytes. rtmsg: AF_INET6, dst_len 0, table
+	// RT_TABLE_UNSPEC (0), boot, universe, unicast; RTA_TABLE (15) 1000 first, as ip
+	// sends a table past 255; RTA_GATEWAY fd00::1; no RTA_DST (default).
+	{"route_add_table_big", func() *nl.NetlinkRequest {
+		return routeAddRequest(Route{Dst: netip.MustParsePrefix("::/0"), Gateway: netip.MustParseAddr("fd00::1"), Table: 1000})
+	}},
+	// RTM_DELROUTE (25), REQUEST|ACK (0x5), 52 bytes. rtmsg: AF_INET, dst_len 16, table
+	// main, protocol 0, scope RT_SCOPE_NOWHERE (255), type 0: ip route del matches any
+	// protocol, scope and type; RTA_DST 10.1.0.0; RTA_OIF 2; RTA_PRIORITY 5.
+	{"route_del", func() *nl.NetlinkRequest {
+		return routeDelRequest(Route{Dst: netip.MustParsePrefix("10.1.0.0/16"), OIF: 2, Priority: 5})
 	}},
 	// RTM_GETROUTE (26), flags 0x301, 28 bytes. rtmsg: AF_UNSPEC, table main, protocol
 	// boot, scope universe, type unicast (nl.NewRtMsg's defaults; the kernel's dump
@@ -226,8 +263,8 @@ func TestGoldenRequests(t *testing.T) {
 func TestGoldenLengths(t *testing.T) {
 	hdrs := map[uint16]int{ // the fixed header after nlmsghdr, by message type
 		unix.RTM_NEWLINK: unix.SizeofIfInfomsg, unix.RTM_GETLINK: unix.SizeofIfInfomsg, unix.RTM_DELLINK: unix.SizeofIfInfomsg,
-		unix.RTM_GETNSID: 4, unix.RTM_NEWADDR: unix.SizeofIfAddrmsg, unix.RTM_GETADDR: unix.SizeofIfAddrmsg,
-		unix.RTM_NEWROUTE: unix.SizeofRtMsg, unix.RTM_GETROUTE: unix.SizeofRtMsg,
+		unix.RTM_GETNSID: 4, unix.RTM_NEWADDR: unix.SizeofIfAddrmsg, unix.RTM_DELADDR: unix.SizeofIfAddrmsg, unix.RTM_GETADDR: unix.SizeofIfAddrmsg,
+		unix.RTM_NEWROUTE: unix.SizeofRtMsg, unix.RTM_DELROUTE: unix.SizeofRtMsg, unix.RTM_GETROUTE: unix.SizeofRtMsg,
 		unix.RTM_NEWNEIGH: sizeofNdmsg, unix.RTM_DELNEIGH: sizeofNdmsg, unix.RTM_GETNEIGH: sizeofNdmsg,
 		unix.RTM_NEWQDISC: nl.SizeofTcMsg, unix.RTM_DELQDISC: nl.SizeofTcMsg, unix.RTM_GETQDISC: nl.SizeofTcMsg,
 	}

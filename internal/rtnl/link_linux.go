@@ -25,6 +25,33 @@ type Link struct {
 	Qdisc        string // "noop" until the kernel activates the device's queueing
 	Kind         string // IFLA_INFO_KIND, "" for devices without one (lo, NICs)
 	Data         []byte // IFLA_INFO_DATA, parsed per kind by its package
+	Stats        *Stats // IFLA_STATS64; nil when the request skipped the statistics
+}
+
+// Stats is the head of struct rtnl_link_stats64, the kernel's 64-bit counters of a
+// link, in the kernel's order.
+type Stats struct {
+	RxPackets, TxPackets uint64
+	RxBytes, TxBytes     uint64
+	RxErrors, TxErrors   uint64
+	RxDropped, TxDropped uint64
+	Multicast            uint64
+	Collisions           uint64
+}
+
+// sizeofStats is how much of rtnl_link_stats64 Stats reads; every kernel sends more.
+const sizeofStats = 10 * 8
+
+// parseStats decodes an IFLA_STATS64 attribute; nil if it is too short.
+func parseStats(b []byte) *Stats {
+	if len(b) < sizeofStats {
+		return nil
+	}
+	v := func(i int) uint64 { return nl.NativeEndian().Uint64(b[8*i:]) }
+	return &Stats{
+		RxPackets: v(0), TxPackets: v(1), RxBytes: v(2), TxBytes: v(3), RxErrors: v(4), TxErrors: v(5),
+		RxDropped: v(6), TxDropped: v(7), Multicast: v(8), Collisions: v(9),
+	}
 }
 
 // Up reports IFF_UP: administratively up.
@@ -58,6 +85,7 @@ func parseLink(b []byte) *Link {
 		l.OperState = v[0]
 	}
 	l.Qdisc = str(a[unix.IFLA_QDISC])
+	l.Stats = parseStats(a[unix.IFLA_STATS64])
 	if li, ok := a[unix.IFLA_LINKINFO]; ok {
 		in := attrs(li, 0)
 		l.Kind = str(in[unix.IFLA_INFO_KIND])
@@ -74,6 +102,7 @@ type LinkSpec struct {
 	Master       int  // enslave at creation (the kernel does it in the same request)
 	Up           bool // IFF_UP at creation
 	NSFd         int  // >0: create it in the namespace behind this file descriptor
+	Link         int  // IFLA_LINK: the lower device (a macvlan's parent) in the sender's namespace
 	Kind         string
 	Data         []*nl.RtAttr // IFLA_INFO_DATA children
 	Peer         *LinkSpec    // veth: the other end; the kernel ignores its Master and refuses its Up
@@ -96,6 +125,9 @@ func (s *LinkSpec) encode(add func(nl.NetlinkRequestData)) {
 	}
 	if s.Master > 0 {
 		add(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(s.Master))))
+	}
+	if s.Link > 0 {
+		add(nl.NewRtAttr(unix.IFLA_LINK, nl.Uint32Attr(uint32(s.Link))))
 	}
 	if s.NSFd > 0 {
 		add(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(s.NSFd))))
@@ -165,6 +197,22 @@ func linkByIndexRequest(index int) *nl.NetlinkRequest {
 		nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
 }
 
+// LinkStats returns the link with that index, its Stats read as well.
+func (c *Conn) LinkStats(index int) (*Link, error) {
+	l, err := c.getLink(linkStatsRequest(index))
+	if err == nil && l.Stats == nil {
+		return nil, fmt.Errorf("link %d: no IFLA_STATS64 in the reply: %w", index, unix.EOPNOTSUPP)
+	}
+	return l, err
+}
+
+// linkStatsRequest is linkByIndexRequest without RTEXT_FILTER_SKIP_STATS.
+func linkStatsRequest(index int) *nl.NetlinkRequest {
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	return newRequest(unix.RTM_GETLINK, unix.NLM_F_ACK, msg)
+}
+
 func (c *Conn) getLink(req *nl.NetlinkRequest) (*Link, error) {
 	msgs, err := c.exec(req, unix.RTM_NEWLINK)
 	if err != nil {
@@ -200,14 +248,26 @@ func linkDumpRequest() *nl.NetlinkRequest {
 
 // LinkChange describes a change to an existing link; nil fields are left alone.
 type LinkChange struct {
-	Up     *bool
-	MTU    int
-	Master *int // 0 releases the link from its master
+	Up           *bool
+	MTU          int
+	Master       *int // 0 releases the link from its master
+	Name         string
+	HardwareAddr net.HardwareAddr
+	NSFd         int // >0: move the link to the namespace behind this file descriptor
 }
 
 // LinkSet applies a change to the link with that index in one request.
 func (c *Conn) LinkSet(index int, ch LinkChange) error {
 	_, err := c.exec(linkSetRequest(index, ch), 0)
+	return err
+}
+
+// LinkSetByName applies a change to the link called name, for when its index is not
+// known (just moved in from another namespace). ch must not rename it.
+func (c *Conn) LinkSetByName(name string, ch LinkChange) error {
+	req := linkSetRequest(0, ch)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	_, err := c.exec(req, 0)
 	return err
 }
 
@@ -227,6 +287,15 @@ func linkSetRequest(index int, ch LinkChange) *nl.NetlinkRequest {
 	if ch.Master != nil {
 		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(*ch.Master))))
 	}
+	if ch.Name != "" {
+		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(ch.Name)))
+	}
+	if ch.HardwareAddr != nil {
+		req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, ch.HardwareAddr))
+	}
+	if ch.NSFd > 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(ch.NSFd))))
+	}
 	return req
 }
 
@@ -234,6 +303,18 @@ func linkSetRequest(index int, ch LinkChange) *nl.NetlinkRequest {
 func (c *Conn) LinkDel(index int) error {
 	_, err := c.exec(linkDelRequest(index), 0)
 	return err
+}
+
+// LinkDelByName deletes the link called name: the cleanup of a link made in another
+// namespace whose index was never read.
+func (c *Conn) LinkDelByName(name string) error {
+	_, err := c.exec(linkDelByNameRequest(name), 0)
+	return err
+}
+
+func linkDelByNameRequest(name string) *nl.NetlinkRequest {
+	return newRequest(unix.RTM_DELLINK, unix.NLM_F_ACK, nl.NewIfInfomsg(unix.AF_UNSPEC),
+		nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 }
 
 func linkDelRequest(index int) *nl.NetlinkRequest {

@@ -43,6 +43,7 @@ func TestAttrsUnpadded(t *testing.T) {
 func FuzzParseLink(f *testing.F) {
 	f.Add(make([]byte, unix.SizeofIfInfomsg))
 	f.Add(append(make([]byte, unix.SizeofIfInfomsg), rtattr(unix.IFLA_LINKINFO, rtattr(unix.IFLA_INFO_KIND, []byte("veth")))...))
+	f.Add(append(make([]byte, unix.SizeofIfInfomsg), rtattr(unix.IFLA_STATS64, make([]byte, sizeofStats-1))...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l := parseLink(b)
 		if l == nil {
@@ -52,6 +53,9 @@ func FuzzParseLink(f *testing.F) {
 			return
 		}
 		_, _ = l.Up(), l.Ready()
+		if raw := attrs(b, unix.SizeofIfInfomsg)[unix.IFLA_STATS64]; (len(raw) >= sizeofStats) != (l.Stats != nil) {
+			t.Fatalf("IFLA_STATS64 of %d bytes, stats %+v", len(raw), l.Stats)
+		}
 	})
 }
 
@@ -79,8 +83,12 @@ func FuzzParseRoute(f *testing.F) {
 	f.Add(append([]byte{unix.AF_INET6, 200, 0, 0, unix.RT_TABLE_MAIN, 0, 0, unix.RTN_UNICAST, 0, 0, 0, 0},
 		rtattr(unix.RTA_DST, []byte{10, 0, 0, 0})...))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if r, ok := parseRoute(b); ok && !r.Dst.IsValid() {
+		r, ok := parseRoute(b)
+		if ok && !r.Dst.IsValid() {
 			t.Fatalf("invalid destination accepted: %+v", r)
+		}
+		if _, attr := attrs(b, unix.SizeofRtMsg)[unix.RTA_TABLE]; ok && !attr && r.Table != uint32(b[4]) {
+			t.Fatalf("table %d in the header read as %d", b[4], r.Table)
 		}
 	})
 }

@@ -374,6 +374,53 @@ func TestIntegrationHostileInput(t *testing.T) {
 		require.NotEqual(t, "lv0", p.Name(), "Attach left the live port attached")
 	}
 	require.NoError(t, live.Delete())
+	// Links and routes changed in place (issue 16): refused whole, or told what is there.
+	for _, n := range badIf {
+		add(fmt.Sprintf("SetName(%q)", n), pair.A.SetName(n))
+		add(fmt.Sprintf("ReplaceRoute(Dev %q)", n), ns.ReplaceRoute(netnsx.Route{Dst: pfx("10.9.0.0/16"), Dev: n}))
+		add(fmt.Sprintf("DeleteRoute(Dev %q)", n), ns.DeleteRoute(netnsx.Route{Dst: pfx("10.0.0.0/24"), Dev: n}))
+	}
+	for _, p := range []netip.Prefix{{}, pfx("0.0.0.0/8"), pfx("::/64"), pfx("224.0.0.1/24"), pfx("::ffff:10.0.0.1/120")} {
+		add(fmt.Sprintf("RemoveAddr(%v)", p), pair.A.RemoveAddr(p))
+	}
+	for _, m := range []net.HardwareAddr{nil, {}, {2, 0, 0}, {0, 0, 0, 0, 0, 0}, mcast, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
+		add(fmt.Sprintf("SetHardwareAddr(%v)", m), pair.A.SetHardwareAddr(m))
+	}
+	for _, r := range []netnsx.Route{
+		{Dst: pfx("10.9.0.0/16"), Dev: "eth0", Table: -1}, {Dst: pfx("10.9.0.0/16"), Dev: "eth0", Table: 1 << 32},
+		{Dst: pfx("10.9.0.0/16"), Dev: "eth0", Metric: -1}, {Dst: pfx("10.9.0.0/16"), Dev: "eth0", Metric: 1 << 32},
+		{Dst: pfx("10.9.0.0/16"), Gateway: addr("fd00::1")}, {Dst: pfx("::ffff:10.9.0.0/112"), Dev: "eth0"},
+	} {
+		add(fmt.Sprintf("ReplaceRoute(%+v)", r), ns.ReplaceRoute(r))
+		add(fmt.Sprintf("DeleteRoute(%+v)", r), ns.DeleteRoute(r))
+	}
+	_, err = ns.RoutesIn(-1)
+	add("RoutesIn(-1)", err)
+	add("SetNS(nil)", pair.A.SetNS(nilNS))
+	add("SetNS(closed)", pair.A.SetNS(closed), netnsx.ErrInvalid, netnsx.ErrClosed)
+	add("SetNS(name taken there)", pair.A.SetNS(other), netnsx.ErrExists)
+	add("SetNS(bridge)", br.SetNS(other))
+	add("SetName(taken)", pair.A.SetName("lo"), netnsx.ErrExists)
+	add("RemoveAddr(not there)", pair.A.RemoveAddr(pfx("10.0.0.1/16")), netnsx.ErrNotFound)
+	add("DeleteRoute(not there)", ns.DeleteRoute(netnsx.Route{Dst: pfx("10.9.0.0/16"), Dev: "eth0"}), netnsx.ErrNotFound)
+	add("closed link SetName", closedLo.SetName(x0), netnsx.ErrInvalid, netnsx.ErrClosed)
+	add("closed link NoMaster", closedLo.NoMaster(), netnsx.ErrInvalid, netnsx.ErrClosed)
+	_, err = closedLo.Stats()
+	add("closed link Stats", err, netnsx.ErrInvalid, netnsx.ErrClosed)
+	_, err = closed.Output(ctx, "true")
+	add("closed Output", err, netnsx.ErrInvalid, netnsx.ErrClosed)
+	add("nil link SetNS", nilLink.SetNS(other))
+	add("nil link RemoveAddr", nilLink.RemoveAddr(pfx("10.0.0.1/24")))
+	_, err = nilLink.Stats()
+	add("nil link Stats", err)
+	add("nil NS ReplaceRoute", nilNS.ReplaceRoute(netnsx.Route{Dst: pfx("10.9.0.0/16"), Dev: "lo"}))
+	add("nil NS DeleteRoute", nilNS.DeleteRoute(netnsx.Route{Dst: pfx("10.9.0.0/16"), Dev: "lo"}))
+	_, err = nilNS.RoutesIn(0)
+	add("nil NS RoutesIn", err)
+	_, err = nilNS.Output(ctx, "true")
+	add("nil NS Output", err)
+	_, err = ns.Output(ctx, "")
+	add("Output(empty name)", err)
 	// Settings that are directories, and sockets with zones of no interface here.
 	_, err = ns.Sysctl("net.ipv4")
 	add("Sysctl(directory)", err)

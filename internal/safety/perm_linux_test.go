@@ -45,6 +45,12 @@ func TestHelperUnprivileged(t *testing.T) {
 	defer host.Close()
 	_, err = bridge.Create(host, bridge.Config{Name: os.Getenv("NSTOPO_LINK")})
 	report("bridge", err, "CAP_NET_ADMIN")
+	// A table of its own, so that a test running as root by mistake changes nothing seen.
+	err = host.ReplaceRoute(netnsx.Route{Dst: netip.MustParsePrefix("192.0.2.0/24"), Dev: "lo", Table: 4242})
+	report("replace-route", err, "CAP_NET_ADMIN")
+	if lo, lerr := host.Link("lo"); lerr == nil {
+		report("rename", lo.SetName(os.Getenv("NSTOPO_LINK")), "CAP_NET_ADMIN")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err = host.Ping(ctx, netip.MustParseAddr("127.0.0.1"))
@@ -79,7 +85,7 @@ func TestIntegrationPermissionErrors(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	for _, what := range []string{"new", "bridge", "ping"} {
+	for _, what := range []string{"new", "bridge", "ping", "replace-route", "rename"} {
 		require.Contains(t, string(out), what+" ok=true", "%s", out)
 	}
 	require.NotContains(t, iptest.Netns(t), nsName)

@@ -1,0 +1,4 @@
+package lab
+
+// Workers lets the benchmarks compare one goroutine with several.
+var Workers = &workers
