@@ -285,6 +285,9 @@ func run(ctx context.Context, w, pic io.Writer, o options) (err error) {
 	if len(pairs) < n*(n-1) {
 		how = fmt.Sprintf(" (a sample of the %d: every container from another host, every host pair, %d random)", n*(n-1), randomPairs)
 	}
+	if o.bulk > 0 && n > 1 {
+		how += fmt.Sprintf(" and sent %d bytes from the first container to the last", o.bulk)
+	}
 	fmt.Fprintf(w, "checked %d ordered pairs%s in %v\n", len(reach), how, time.Since(start).Round(time.Microsecond))
 	failed := t.printMatrix(w, reach, len(pairs) == n*(n-1))
 	if o.keep {

@@ -25,7 +25,7 @@ func TestIntegrationOverlay(t *testing.T) {
 	var out, pic strings.Builder
 	err := run(context.Background(), &out, &pic, options{prefix: prefix, hosts: 3, containers: 2, bulk: 1 << 20, check: true, draw: "dot"})
 	require.NoError(t, err, out.String())
-	require.Contains(t, out.String(), "checked 30 ordered pairs")
+	require.Contains(t, out.String(), "checked 30 ordered pairs and sent 1048576 bytes from the first container to the last")
 	require.Contains(t, pic.String(), `style=dotted, color=blue, tooltip="VNI 4096"`, "-draw dot prints the picture")
 	require.NotContains(t, out.String(), "style=dotted", "the picture goes apart from the report")
 	require.NotContains(t, out.String(), "FAIL")
