@@ -528,7 +528,9 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 // Build was making when it died, then removes the state file. A namespace of the spec's
 // that the state file does not vouch for is left alone and named in the error
 // (ErrExists); so is a lab whose Build is still running. A lab that is not there is not
-// an error: Destroy is idempotent. opt's StateDir must be Build's.
+// an error: Destroy is idempotent. opt's StateDir must be Build's. Only the spec's own
+// namespace names are taken from the state file: a name it lists that s does not have is
+// left alone.
 func Destroy(s *Spec, opt *Options) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -541,6 +543,10 @@ func Destroy(s *Spec, opt *Options) error {
 	defer unlock()
 	var errs []error
 	owned := map[string]bool{}
+	ours := map[string]bool{} // the state file is trusted for the spec's namespaces only
+	for _, n := range s.Namespaces() {
+		ours[n] = true
+	}
 	if st != nil {
 		for _, p := range st.Procs {
 			if startTime(p.PID) == p.Start {
@@ -550,6 +556,9 @@ func Destroy(s *Spec, opt *Options) error {
 		}
 		var nss []*netnsx.NS
 		open := func(name, id string) {
+			if !ours[name] {
+				return
+			}
 			if got, err := nsID(name); err != nil || (id != "" && got != id) {
 				return // gone, or someone else's by now
 			}
@@ -575,7 +584,7 @@ func Destroy(s *Spec, opt *Options) error {
 		for _, n := range st.Making {
 			if !recorded[n] {
 				open(n, "")
-				if !owned[n] && unmounted(n) {
+				if !owned[n] && ours[n] && unmounted(n) {
 					if err := os.Remove(filepath.Join(netnsDir, n)); err == nil {
 						owned[n] = true
 					}
