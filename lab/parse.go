@@ -70,7 +70,7 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		}
 		n = n.Content[0]
 	}
-	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML); len(errs) > 0 {
+	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML, map[aliased]bool{}); len(errs) > 0 {
 		return nil, fmt.Errorf("lab: parse %v: %w", format, errors.Join(errs...))
 	}
 	var s Spec
@@ -117,10 +117,17 @@ var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
 // checkFields walks the document against t and returns an error for every mapping key
 // that t has no field for, with its path: encoding/json and yaml stop at the first one,
-// and name no path.
-func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool) []error {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+// and name no path. An anchored node is walked once per type, where it is first used, so
+// that aliases of aliases cannot make the walk grow with their expansion.
+func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool, seen map[aliased]bool) []error {
+	if n.Kind == yaml.AliasNode {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		if seen[aliased{n, t}] {
+			return nil
+		}
+		seen[aliased{n, t}] = true
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -147,24 +154,30 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool) []error 
 				errs = append(errs, &FieldError{Path: where, Err: fmt.Errorf("unknown field %q: %w", k.Value, netnsx.ErrInvalid)})
 				continue
 			}
-			errs = append(errs, checkFields(v, ft, p, lines)...)
+			errs = append(errs, checkFields(v, ft, p, lines, seen)...)
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return nil
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines)...)
+			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines, seen)...)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
 			return nil
 		}
 		for i, c := range n.Content {
-			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines)...)
+			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, seen)...)
 		}
 	}
 	return errs
+}
+
+// aliased is an anchored node checked against a type.
+type aliased struct {
+	n *yaml.Node
+	t reflect.Type
 }
 
 // fileFields maps the names a struct's fields have in a file to their types.
