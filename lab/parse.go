@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -44,8 +45,12 @@ func Parse(data []byte, format Format) (*Spec, error) {
 	var root yaml.Node
 	switch format {
 	case YAML:
-		if err := yaml.Unmarshal(data, &root); err != nil {
+		d := yaml.NewDecoder(bytes.NewReader(data))
+		if err := d.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("lab: parse yaml: %w: %w", err, netnsx.ErrInvalid)
+		}
+		if err := d.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("lab: parse yaml: a second document, or data after the first: %w", netnsx.ErrInvalid)
 		}
 	case JSON:
 		var v any
@@ -56,6 +61,9 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		}
 		if d.More() {
 			return nil, fmt.Errorf("lab: parse json: data after the top-level value: %w", netnsx.ErrInvalid)
+		}
+		if err := jsonDuplicates(data); err != nil {
+			return nil, fmt.Errorf("lab: parse json: %w", err)
 		}
 		if err := root.Encode(v); err != nil {
 			return nil, fmt.Errorf("lab: parse json: %w: %w", err, netnsx.ErrInvalid)
@@ -111,6 +119,52 @@ func Load(path string) (*Spec, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// jsonDuplicates refuses an object with a key twice, as YAML does: encoding/json keeps
+// the last silently. data is known to be one valid JSON value.
+func jsonDuplicates(data []byte) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	type object struct {
+		keys  map[string]bool
+		isKey bool // the next token is a key
+	}
+	var stack []*object
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil // io.EOF: the decode before has reported any other error
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &object{keys: map[string]bool{}, isKey: true})
+				continue
+			case '[':
+				stack = append(stack, nil)
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.isKey {
+				if top.keys[v] {
+					return fmt.Errorf("key %q twice in an object (offset %d): %w", v, d.InputOffset(), netnsx.ErrInvalid)
+				}
+				top.keys[v] = true
+				top.isKey = false
+				continue
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1] != nil {
+			stack[len(stack)-1].isKey = true
+		}
+	}
 }
 
 var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nstopo/nstopo/lab"
+	"github.com/nstopo/nstopo/netnsx"
 )
 
 // TestParseAliasBomb: a small YAML file whose aliases expand to n*n mappings must not
@@ -29,5 +30,36 @@ func TestParseAliasBomb(t *testing.T) {
 	}
 	if got := strings.Count(err.Error(), "unknown field"); got > 2*n {
 		t.Errorf("%d-byte file: %d errors, %d bytes of message: the aliases were expanded", b.Len(), got, len(err.Error()))
+	}
+}
+
+// TestParseProbeStrict: what the strict parser must refuse rather than silently resolve.
+func TestParseProbeStrict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    lab.Format
+		data string
+	}{
+		{"json duplicate key", lab.JSON, `{"name":"a","name":"b","topology":{"nodes":{"x":{}}}}`},
+		{"json duplicate node", lab.JSON, `{"name":"a","topology":{"nodes":{"x":{},"x":{"ipv4only":true}}}}`},
+		{"yaml second document", lab.YAML, "name: a\ntopology: {nodes: {x: {}}}\n---\nname: b\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if s, err := lab.Parse([]byte(tc.data), tc.f); !errors.Is(err, netnsx.ErrInvalid) {
+				t.Errorf("Parse = %+v, %v; want ErrInvalid", s, err)
+			}
+		})
+	}
+}
+
+// TestValidateProbeEmptyNodeName: a node named "" (and with prefix "..", a namespace
+// named "..") is a problem Validate reports, not one Build finds.
+func TestValidateProbeEmptyNodeName(t *testing.T) {
+	for _, prefix := range []string{"", ".", ".."} {
+		s := &lab.Spec{Name: "a", Prefix: prefix, Topology: lab.Topology{Nodes: map[string]lab.Node{"": {}}}}
+		var fe *lab.FieldError
+		if err := s.Validate(); !errors.As(err, &fe) || !errors.Is(err, netnsx.ErrInvalid) {
+			t.Errorf("prefix %q, node \"\": Validate = %v, want a FieldError", prefix, err)
+		}
 	}
 }
