@@ -676,13 +676,13 @@ func createState(dir string, s *Spec) (*state, error) {
 			return nil, err
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	// Made under a temporary name, locked and linked into place, so that no other Build
+	// or Destroy ever sees it unlocked (and takes it for a dead Build's).
+	f, err := os.CreateTemp(dir, "."+s.Name+".json.*")
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			err = fmt.Errorf("%w: %w", err, netnsx.ErrExists)
-		}
 		return nil, fmt.Errorf("state file: %w", err)
 	}
+	defer func() { _ = os.Remove(f.Name()) }()
 	// Held until Build returns: Destroy refuses a lab whose Build is still running.
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		_ = f.Close()
@@ -691,8 +691,18 @@ func createState(dir string, s *Spec) (*state, error) {
 	st := &state{path: path, f: f}
 	if err := st.append(stateLine{Lab: s.Name, Prefix: s.Prefix, Planned: s.Namespaces()}); err != nil {
 		st.close()
-		_ = os.Remove(path)
 		return nil, err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		st.close()
+		return nil, fmt.Errorf("state file: %w", err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		st.close()
+		if errors.Is(err, os.ErrExist) {
+			err = fmt.Errorf("%w: %w", err, netnsx.ErrExists)
+		}
+		return nil, fmt.Errorf("state file: %w", err)
 	}
 	return st, nil
 }
@@ -745,6 +755,13 @@ func lockState(path string) (_ *stateFile, unlock func(), err error) {
 			err = fmt.Errorf("a Build of the lab is still running (%s is locked): %w", path, netnsx.ErrExists)
 		}
 		return nil, unlock, err
+	}
+	// The lock is on the file opened; the name may have been removed (by the lock's
+	// holder) and given to another's file since: then that one is not ours to judge.
+	var a, b unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &a); err != nil || unix.Stat(path, &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		_ = f.Close()
+		return nil, unlock, fmt.Errorf("%s was replaced while being locked (another Build or Destroy of the lab is running): %w", path, netnsx.ErrExists)
 	}
 	st, err := readState(path)
 	return st, func() { _ = f.Close() }, err
