@@ -113,9 +113,13 @@ func (l *Lab) PingAll(ctx context.Context) (*Reachability, error) {
 			for try := 0; try < 3; try++ {
 				c, cancel := context.WithTimeout(ctx, time.Second)
 				p.RTT, p.Err = ns.Ping(c, p.Addr)
-				<-c.Done()
+				if p.Err == nil {
+					cancel()
+					return
+				}
+				<-c.Done() // a try that failed at once takes its second too
 				cancel()
-				if p.Err == nil || ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return
 				}
 			}
