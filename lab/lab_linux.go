@@ -373,10 +373,16 @@ func (b *builder) exec() error {
 	all := b.s.commands(false)
 	return b.each("exec", len(all), 1, func(k int) error {
 		c := all[k]
-		cmd := shell(c.line)
+		// ctx ends the command, and what it started (its group).
+		cmd := exec.CommandContext(b.ctx, "/bin/sh", "-c", c.line)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := b.l.nodes[c.node].Run(cmd); err != nil {
+			if cerr := b.ctx.Err(); cerr != nil {
+				err = fmt.Errorf("%w (%w)", err, cerr)
+			}
 			return fmt.Errorf("%s %q: %w; output: %q", c.path, c.line, err, tail(out.String()))
 		}
 		return nil
