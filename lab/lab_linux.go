@@ -58,6 +58,9 @@ func Build(ctx context.Context, s *Spec, opt *Options) (_ *Lab, err error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if ctx == nil {
+		return nil, fmt.Errorf("lab: build %s: nil context: %w", s.Name, netnsx.ErrInvalid)
+	}
 	spec := *s
 	if opt == nil {
 		opt = &Options{}

@@ -82,6 +82,9 @@ func (l *Lab) PingAll(ctx context.Context) (*Reachability, error) {
 	if _, err := l.handles("ping all"); err != nil {
 		return nil, err
 	}
+	if ctx == nil {
+		return nil, fmt.Errorf("lab: ping all %s: nil context: %w", l.spec.Name, netnsx.ErrInvalid)
+	}
 	targets := l.spec.targets()
 	var r Reachability
 	for _, from := range names(l.spec.Topology.Nodes) {
