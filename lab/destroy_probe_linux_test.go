@@ -1,10 +1,15 @@
 package lab_test
 
 import (
+	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -51,5 +56,32 @@ func TestDestroyTamperedMakingForeign(t *testing.T) {
 	_ = lab.Destroy(s, &lab.Options{StateDir: dir})
 	if _, err := os.Lstat(filepath.Join("/run/netns", other.Name())); err != nil {
 		t.Errorf("Destroy deleted namespace %s, not of the spec, named by a tampered state file: %v", other.Name(), err)
+	}
+}
+
+// TestDestroyTamperedPID: a state file naming an unrelated process, with its true start
+// time, must not make Destroy kill it: it is in no namespace of the lab.
+func TestDestroyTamperedPID(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[19]
+	s := prefixed(load(t, "article-local.yaml"))
+	dir := t.TempDir()
+	writeState(t, dir, s, `{"lab":"`+s.Name+`"}`, fmt.Sprintf(`{"pid":%d,"start":%s}`, cmd.Process.Pid, start))
+	_ = lab.Destroy(s, &lab.Options{StateDir: dir})
+	time.Sleep(100 * time.Millisecond) // SIGKILL is delivered at once; give the reaper a moment
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("Destroy killed process %d, not of the lab, named by a tampered state file", cmd.Process.Pid)
+	}
+	var ws syscall.WaitStatus
+	if pid, _ := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WNOHANG, nil); pid != 0 {
+		t.Errorf("Destroy killed process %d (%v), not of the lab, named by a tampered state file", cmd.Process.Pid, ws)
 	}
 }

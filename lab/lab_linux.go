@@ -532,7 +532,7 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 
 // Destroy removes the lab s describes, as Build left it, even half-built by a Build whose
 // process died: it kills each process the state file lists that is still the one Build
-// started (same PID and start time), deletes each namespace it lists that is still the
+// started (same PID and start time) and is in one of those namespaces, deletes each namespace it lists that is still the
 // one Build made (same device and inode of its nsfs file) and the one, if any, that
 // Build was making when it died, then removes the state file. A namespace of the spec's
 // that the state file does not vouch for is left alone and named in the error
@@ -557,13 +557,8 @@ func Destroy(s *Spec, opt *Options) error {
 		ours[n] = true
 	}
 	if st != nil {
-		for _, p := range st.Procs {
-			if startTime(p.PID) == p.Start {
-				_ = unix.Kill(-p.PID, unix.SIGKILL)
-				_ = unix.Kill(p.PID, unix.SIGKILL)
-			}
-		}
 		var nss []*netnsx.NS
+		ids := map[string]bool{} // of the namespaces vouched for: a process to kill is in one
 		open := func(name, id string) {
 			if !ours[name] {
 				return
@@ -575,10 +570,12 @@ func Destroy(s *Spec, opt *Options) error {
 			if err != nil {
 				return
 			}
-			if got, err := nsID(name); err != nil || (id != "" && got != id) {
+			got, err := nsID(name)
+			if err != nil || (id != "" && got != id) {
 				_ = ns.Close()
 				return
 			}
+			ids[got] = true
 			owned[name] = true
 			nss = append(nss, ns)
 		}
@@ -598,6 +595,12 @@ func Destroy(s *Spec, opt *Options) error {
 						owned[n] = true
 					}
 				}
+			}
+		}
+		for _, p := range st.Procs {
+			if startTime(p.PID) == p.Start && ids[procNetID(p.PID)] {
+				_ = unix.Kill(-p.PID, unix.SIGKILL)
+				_ = unix.Kill(p.PID, unix.SIGKILL)
 			}
 		}
 		if len(nss) > 0 {
@@ -810,6 +813,15 @@ func nsID(name string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
+}
+
+// procNetID identifies the network namespace of process pid as nsID does; "" if none.
+func procNetID(pid int) string {
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
 // unmounted reports whether /run/netns/name is a plain empty file of the directory's own
