@@ -532,9 +532,10 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 
 // Destroy removes the lab s describes, as Build left it, even half-built by a Build whose
 // process died: it kills each process the state file lists that is still the one Build
-// started (same PID and start time) and is in one of those namespaces, deletes each namespace it lists that is still the
-// one Build made (same device and inode of its nsfs file) and the one, if any, that
-// Build was making when it died, then removes the state file. A namespace of the spec's
+// started (same PID and start time) and runs in one of the lab's namespaces, deletes
+// each namespace it lists that is still the one Build made (same device and inode of
+// its nsfs file) and the one, if any, that Build was making when it died, then removes
+// the state file. A namespace of the spec's
 // that the state file does not vouch for is left alone and named in the error
 // (ErrExists); so is a lab whose Build is still running. A lab that is not there is not
 // an error: Destroy is idempotent. opt's StateDir must be Build's. Only the spec's own
