@@ -49,8 +49,15 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		if err := d.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("lab: parse yaml: %w: %w", err, netnsx.ErrInvalid)
 		}
-		if err := d.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("lab: parse yaml: a second document, or data after the first: %w", netnsx.ErrInvalid)
+		for {
+			var more yaml.Node // a trailing "---" starts an empty document: allowed
+			err := d.Decode(&more)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil || len(more.Content) > 0 && more.Content[0].Tag != "!!null" {
+				return nil, fmt.Errorf("lab: parse yaml: a second document, or data after the first: %w", netnsx.ErrInvalid)
+			}
 		}
 	case JSON:
 		var v any

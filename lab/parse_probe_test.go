@@ -43,12 +43,21 @@ func TestParseProbeStrict(t *testing.T) {
 		{"json duplicate key", lab.JSON, `{"name":"a","name":"b","topology":{"nodes":{"x":{}}}}`},
 		{"json duplicate node", lab.JSON, `{"name":"a","topology":{"nodes":{"x":{},"x":{"ipv4only":true}}}}`},
 		{"yaml second document", lab.YAML, "name: a\ntopology: {nodes: {x: {}}}\n---\nname: b\n"},
+		{"yaml third document", lab.YAML, "name: a\ntopology: {nodes: {x: {}}}\n---\n---\nname: b\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if s, err := lab.Parse([]byte(tc.data), tc.f); !errors.Is(err, netnsx.ErrInvalid) {
 				t.Errorf("Parse = %+v, %v; want ErrInvalid", s, err)
 			}
 		})
+	}
+}
+
+// TestParseProbeTrailingSeparator: a "---" after the document starts an empty one, which
+// holds nothing to ignore.
+func TestParseProbeTrailingSeparator(t *testing.T) {
+	if _, err := lab.Parse([]byte("name: a\ntopology: {nodes: {x: {}}}\n---\n"), lab.YAML); err != nil {
+		t.Error(err)
 	}
 }
 
