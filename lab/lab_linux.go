@@ -76,10 +76,11 @@ func Build(ctx context.Context, s *Spec, opt *Options) (_ *Lab, err error) {
 	}
 	l.state = st.path
 	defer func() {
-		st.close()
+		// Removed while still locked: once unlocked, the name may become another Build's.
 		if err != nil {
 			err = errors.Join(fmt.Errorf("lab: %s: %w", op, err), l.remove())
 		}
+		st.close()
 	}()
 	b := &builder{ctx: ctx, s: &spec, l: l, st: st, progress: opt.Progress}
 	for _, step := range []func() error{b.nodes, b.bridges, b.links, b.overlays, b.routes, b.impairments, b.exec, b.start} {
