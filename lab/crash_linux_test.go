@@ -112,16 +112,21 @@ func TestIntegrationDestroyAfterCrash(t *testing.T) {
 // findSleeper returns the PID of the `sleep 600` running in namespace ns.
 func findSleeper(t *testing.T, ns string) int {
 	t.Helper()
-	out, err := exec.Command("ip", "netns", "pids", ns).Output()
-	if err != nil {
-		t.Fatalf("ip netns pids %s: %v", ns, err)
-	}
-	for _, f := range strings.Fields(string(out)) {
-		pid, _ := strconv.Atoi(f)
-		if b, _ := os.ReadFile("/proc/" + f + "/cmdline"); strings.HasPrefix(string(b), "sleep") {
-			return pid
+	var out []byte
+	// The shell may not have exec'd sleep yet when the Build was killed: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		out, err = exec.Command("ip", "netns", "pids", ns).Output()
+		if err != nil {
+			t.Fatalf("ip netns pids %s: %v", ns, err)
+		}
+		for _, f := range strings.Fields(string(out)) {
+			pid, _ := strconv.Atoi(f)
+			if b, _ := os.ReadFile("/proc/" + f + "/cmdline"); strings.HasPrefix(string(b), "sleep") {
+				return pid
+			}
 		}
 	}
-	t.Fatalf("no sleep running in %s (pids %q)", ns, out)
+	t.Errorf("no sleep running in %s (pids %q)", ns, out)
 	return 0
 }

@@ -10,6 +10,9 @@ import (
 // link between the nodes (or bridges) it joins labelled with its interfaces, and a
 // diamond per overlay with a dashed edge to each member.
 func (s *Spec) DOT() string {
+	if s == nil {
+		s = &Spec{}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "graph %q {\n\tnode [shape=box];\n", s.Name)
 	for _, n := range names(s.Topology.Nodes) {
@@ -43,6 +46,9 @@ func (s *Spec) DOT() string {
 // Mermaid draws the description as a Mermaid flowchart, which Markdown viewers such as
 // GitHub's render from a ```mermaid block; what it shows is what DOT shows.
 func (s *Spec) Mermaid() string {
+	if s == nil {
+		s = &Spec{}
+	}
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	ids := map[string]string{}

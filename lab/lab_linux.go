@@ -58,6 +58,9 @@ func Build(ctx context.Context, s *Spec, opt *Options) (_ *Lab, err error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if ctx == nil {
+		return nil, fmt.Errorf("lab: build %s: nil context: %w", s.Name, netnsx.ErrInvalid)
+	}
 	spec := *s
 	if opt == nil {
 		opt = &Options{}
@@ -73,10 +76,11 @@ func Build(ctx context.Context, s *Spec, opt *Options) (_ *Lab, err error) {
 	}
 	l.state = st.path
 	defer func() {
-		st.close()
+		// Removed while still locked: once unlocked, the name may become another Build's.
 		if err != nil {
 			err = errors.Join(fmt.Errorf("lab: %s: %w", op, err), l.remove())
 		}
+		st.close()
 	}()
 	b := &builder{ctx: ctx, s: &spec, l: l, st: st, progress: opt.Progress}
 	for _, step := range []func() error{b.nodes, b.bridges, b.links, b.overlays, b.routes, b.impairments, b.exec, b.start} {
@@ -373,10 +377,16 @@ func (b *builder) exec() error {
 	all := b.s.commands(false)
 	return b.each("exec", len(all), 1, func(k int) error {
 		c := all[k]
-		cmd := shell(c.line)
+		// ctx ends the command, and what it started (its group).
+		cmd := exec.CommandContext(b.ctx, "/bin/sh", "-c", c.line)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := b.l.nodes[c.node].Run(cmd); err != nil {
+			if cerr := b.ctx.Err(); cerr != nil {
+				err = fmt.Errorf("%w (%w)", err, cerr)
+			}
 			return fmt.Errorf("%s %q: %w; output: %q", c.path, c.line, err, tail(out.String()))
 		}
 		return nil
@@ -523,12 +533,15 @@ func Attach(s *Spec, opt *Options) (*Lab, error) {
 
 // Destroy removes the lab s describes, as Build left it, even half-built by a Build whose
 // process died: it kills each process the state file lists that is still the one Build
-// started (same PID and start time), deletes each namespace it lists that is still the
-// one Build made (same device and inode of its nsfs file) and the one, if any, that
-// Build was making when it died, then removes the state file. A namespace of the spec's
+// started (same PID and start time) and runs in one of the lab's namespaces, deletes
+// each namespace it lists that is still the one Build made (same device and inode of
+// its nsfs file) and the one, if any, that Build was making when it died, then removes
+// the state file. A namespace of the spec's
 // that the state file does not vouch for is left alone and named in the error
 // (ErrExists); so is a lab whose Build is still running. A lab that is not there is not
-// an error: Destroy is idempotent. opt's StateDir must be Build's.
+// an error: Destroy is idempotent. opt's StateDir must be Build's. Only the spec's own
+// namespace names are taken from the state file: a name it lists that s does not have is
+// left alone.
 func Destroy(s *Spec, opt *Options) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -541,15 +554,17 @@ func Destroy(s *Spec, opt *Options) error {
 	defer unlock()
 	var errs []error
 	owned := map[string]bool{}
+	ours := map[string]bool{} // the state file is trusted for the spec's namespaces only
+	for _, n := range s.Namespaces() {
+		ours[n] = true
+	}
 	if st != nil {
-		for _, p := range st.Procs {
-			if startTime(p.PID) == p.Start {
-				_ = unix.Kill(-p.PID, unix.SIGKILL)
-				_ = unix.Kill(p.PID, unix.SIGKILL)
-			}
-		}
 		var nss []*netnsx.NS
+		ids := map[string]bool{} // of the namespaces vouched for: a process to kill is in one
 		open := func(name, id string) {
+			if !ours[name] {
+				return
+			}
 			if got, err := nsID(name); err != nil || (id != "" && got != id) {
 				return // gone, or someone else's by now
 			}
@@ -557,10 +572,12 @@ func Destroy(s *Spec, opt *Options) error {
 			if err != nil {
 				return
 			}
-			if got, err := nsID(name); err != nil || (id != "" && got != id) {
+			got, err := nsID(name)
+			if err != nil || (id != "" && got != id) {
 				_ = ns.Close()
 				return
 			}
+			ids[got] = true
 			owned[name] = true
 			nss = append(nss, ns)
 		}
@@ -575,11 +592,17 @@ func Destroy(s *Spec, opt *Options) error {
 		for _, n := range st.Making {
 			if !recorded[n] {
 				open(n, "")
-				if !owned[n] && unmounted(n) {
+				if !owned[n] && ours[n] && unmounted(n) {
 					if err := os.Remove(filepath.Join(netnsDir, n)); err == nil {
 						owned[n] = true
 					}
 				}
+			}
+		}
+		for _, p := range st.Procs {
+			if startTime(p.PID) == p.Start && ids[procNetID(p.PID)] {
+				_ = unix.Kill(-p.PID, unix.SIGKILL)
+				_ = unix.Kill(p.PID, unix.SIGKILL)
 			}
 		}
 		if len(nss) > 0 {
@@ -667,13 +690,13 @@ func createState(dir string, s *Spec) (*state, error) {
 			return nil, err
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	// Made under a temporary name, locked and linked into place, so that no other Build
+	// or Destroy ever sees it unlocked (and takes it for a dead Build's).
+	f, err := os.CreateTemp(dir, "."+s.Name+".json.*")
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			err = fmt.Errorf("%w: %w", err, netnsx.ErrExists)
-		}
 		return nil, fmt.Errorf("state file: %w", err)
 	}
+	defer func() { _ = os.Remove(f.Name()) }()
 	// Held until Build returns: Destroy refuses a lab whose Build is still running.
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		_ = f.Close()
@@ -682,8 +705,18 @@ func createState(dir string, s *Spec) (*state, error) {
 	st := &state{path: path, f: f}
 	if err := st.append(stateLine{Lab: s.Name, Prefix: s.Prefix, Planned: s.Namespaces()}); err != nil {
 		st.close()
-		_ = os.Remove(path)
 		return nil, err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		st.close()
+		return nil, fmt.Errorf("state file: %w", err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		st.close()
+		if errors.Is(err, os.ErrExist) {
+			err = fmt.Errorf("%w: %w", err, netnsx.ErrExists)
+		}
+		return nil, fmt.Errorf("state file: %w", err)
 	}
 	return st, nil
 }
@@ -737,6 +770,13 @@ func lockState(path string) (_ *stateFile, unlock func(), err error) {
 		}
 		return nil, unlock, err
 	}
+	// The lock is on the file opened; the name may have been removed (by the lock's
+	// holder) and given to another's file since: then that one is not ours to judge.
+	var a, b unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &a); err != nil || unix.Stat(path, &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		_ = f.Close()
+		return nil, unlock, fmt.Errorf("%s was replaced while being locked (another Build or Destroy of the lab is running): %w", path, netnsx.ErrExists)
+	}
 	st, err := readState(path)
 	return st, func() { _ = f.Close() }, err
 }
@@ -775,6 +815,15 @@ func nsID(name string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
+}
+
+// procNetID identifies the network namespace of process pid as nsID does; "" if none.
+func procNetID(pid int) string {
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
 // unmounted reports whether /run/netns/name is a plain empty file of the directory's own

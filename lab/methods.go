@@ -82,6 +82,9 @@ func (l *Lab) PingAll(ctx context.Context) (*Reachability, error) {
 	if _, err := l.handles("ping all"); err != nil {
 		return nil, err
 	}
+	if ctx == nil {
+		return nil, fmt.Errorf("lab: ping all %s: nil context: %w", l.spec.Name, netnsx.ErrInvalid)
+	}
 	targets := l.spec.targets()
 	var r Reachability
 	for _, from := range names(l.spec.Topology.Nodes) {
@@ -113,9 +116,13 @@ func (l *Lab) PingAll(ctx context.Context) (*Reachability, error) {
 			for try := 0; try < 3; try++ {
 				c, cancel := context.WithTimeout(ctx, time.Second)
 				p.RTT, p.Err = ns.Ping(c, p.Addr)
-				<-c.Done()
+				if p.Err == nil {
+					cancel()
+					return
+				}
+				<-c.Done() // a try that failed at once takes its second too
 				cancel()
-				if p.Err == nil || ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return
 				}
 			}

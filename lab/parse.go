@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -44,8 +45,19 @@ func Parse(data []byte, format Format) (*Spec, error) {
 	var root yaml.Node
 	switch format {
 	case YAML:
-		if err := yaml.Unmarshal(data, &root); err != nil {
+		d := yaml.NewDecoder(bytes.NewReader(data))
+		if err := d.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("lab: parse yaml: %w: %w", err, netnsx.ErrInvalid)
+		}
+		for {
+			var more yaml.Node // a trailing "---" starts an empty document: allowed
+			err := d.Decode(&more)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil || len(more.Content) > 0 && more.Content[0].Tag != "!!null" {
+				return nil, fmt.Errorf("lab: parse yaml: a second document, or data after the first: %w", netnsx.ErrInvalid)
+			}
 		}
 	case JSON:
 		var v any
@@ -56,6 +68,9 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		}
 		if d.More() {
 			return nil, fmt.Errorf("lab: parse json: data after the top-level value: %w", netnsx.ErrInvalid)
+		}
+		if err := jsonDuplicates(data); err != nil {
+			return nil, fmt.Errorf("lab: parse json: %w", err)
 		}
 		if err := root.Encode(v); err != nil {
 			return nil, fmt.Errorf("lab: parse json: %w: %w", err, netnsx.ErrInvalid)
@@ -70,7 +85,7 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		}
 		n = n.Content[0]
 	}
-	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML); len(errs) > 0 {
+	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML, map[aliased]bool{}); len(errs) > 0 {
 		return nil, fmt.Errorf("lab: parse %v: %w", format, errors.Join(errs...))
 	}
 	var s Spec
@@ -113,14 +128,67 @@ func Load(path string) (*Spec, error) {
 	return s, nil
 }
 
+// jsonDuplicates refuses an object with a key twice, as YAML does: encoding/json keeps
+// the last silently. data is known to be one valid JSON value.
+func jsonDuplicates(data []byte) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	type object struct {
+		keys  map[string]bool
+		isKey bool // the next token is a key
+	}
+	var stack []*object
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil // io.EOF: the decode before has reported any other error
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &object{keys: map[string]bool{}, isKey: true})
+				continue
+			case '[':
+				stack = append(stack, nil)
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.isKey {
+				if top.keys[v] {
+					return fmt.Errorf("key %q twice in an object (offset %d): %w", v, d.InputOffset(), netnsx.ErrInvalid)
+				}
+				top.keys[v] = true
+				top.isKey = false
+				continue
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1] != nil {
+			stack[len(stack)-1].isKey = true
+		}
+	}
+}
+
 var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
 // checkFields walks the document against t and returns an error for every mapping key
 // that t has no field for, with its path: encoding/json and yaml stop at the first one,
-// and name no path.
-func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool) []error {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+// and name no path. An anchored node is walked once per type, where it is first used, so
+// that aliases of aliases cannot make the walk grow with their expansion.
+func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool, seen map[aliased]bool) []error {
+	if n.Kind == yaml.AliasNode {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		if seen[aliased{n, t}] {
+			return nil
+		}
+		seen[aliased{n, t}] = true
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -147,24 +215,30 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool) []error 
 				errs = append(errs, &FieldError{Path: where, Err: fmt.Errorf("unknown field %q: %w", k.Value, netnsx.ErrInvalid)})
 				continue
 			}
-			errs = append(errs, checkFields(v, ft, p, lines)...)
+			errs = append(errs, checkFields(v, ft, p, lines, seen)...)
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return nil
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines)...)
+			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines, seen)...)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
 			return nil
 		}
 		for i, c := range n.Content {
-			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines)...)
+			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, seen)...)
 		}
 	}
 	return errs
+}
+
+// aliased is an anchored node checked against a type.
+type aliased struct {
+	n *yaml.Node
+	t reflect.Type
 }
 
 // fileFields maps the names a struct's fields have in a file to their types.

@@ -84,6 +84,8 @@ func (s *Spec) Validate() error {
 	for _, name := range names(t.Nodes) {
 		path := "topology.nodes." + name
 		switch {
+		case name == "":
+			p.add(path, "node name required")
 		case len(name) > maxNodeLen:
 			p.add(path, "node name longer than %d bytes", maxNodeLen)
 		case !allBytes(name, isNodeByte):

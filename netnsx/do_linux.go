@@ -103,7 +103,8 @@ const maxStderr = 4096
 // looked up in the PATH of this process. If the program fails, the error wraps its
 // *exec.ExitError (whose Stderr holds up to 4 KiB of what it wrote there) and quotes
 // that, trimmed; the standard output read so far is returned with it. ctx ends the
-// program (SIGKILL), and the error then wraps ctx's error too.
+// program and every process of its group (SIGKILL), and the error then wraps ctx's
+// error too.
 func (ns *NS) Output(ctx context.Context, name string, args ...string) ([]byte, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("netnsx: output %s in %s: %w", name, ns, errdefs.Invalid("nil context"))
@@ -121,6 +122,10 @@ func (ns *NS) Output(ctx context.Context, name string, args ...string) ([]byte, 
 	var stdout bytes.Buffer
 	stderr := &headWriter{max: maxStderr}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	// A group of its own, killed whole when ctx ends: a child of the program holding
+	// its output open would otherwise keep Wait waiting after the program is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := ns.Start(cmd); err != nil {
 		return nil, err // Start's, wrapped once
 	}

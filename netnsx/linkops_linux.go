@@ -80,7 +80,8 @@ func (l *Link) NoMaster() error { return l.SetMaster(nil) }
 // link to the namespace it is in changes nothing. The kernel takes the link down and
 // out of its bridge on the way, and its addresses and routes do not follow: bring it up
 // and address it again in ns. lo and bridges cannot move ("netns is immutable":
-// ErrInvalid); a veth end can, and keeps its peer.
+// ErrInvalid; lo is refused first as a clash, ErrExists, since every namespace has
+// one); a veth end can, and keeps its peer.
 func (l *Link) SetNS(ns *NS) error {
 	if l == nil {
 		return fmt.Errorf("netnsx: move %s to %s: %w", l, ns, errdefs.Invalid("nil link"))

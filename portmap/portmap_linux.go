@@ -18,7 +18,8 @@ import (
 
 // Publish forwards cfg.HostPort of ns to cfg.Dst, in one nftables transaction: all the
 // mapping's rules or none. A port already published in ns on the same address, or on
-// any address where either mapping takes any, is ErrExists. Forwarding must be on in
+// any address where either mapping takes any, is ErrExists; of two such Publish calls
+// at once, at most one succeeds (both may be refused). Forwarding must be on in
 // ns (see the package documentation).
 func Publish(ns *netnsx.NS, cfg Config) (*Mapping, error) {
 	op := "publish " + cfg.String()
@@ -36,7 +37,16 @@ func Publish(ns *netnsx.NS, cfg Config) (*Mapping, error) {
 			return err
 		}
 		build(c, &cfg)
-		return c.Flush()
+		if err := c.Flush(); err != nil {
+			return err
+		}
+		// Another Publish may have checked before this one's table existed and made an
+		// overlapping one since: seen now, this one withdraws (both may: neither stands).
+		if err := taken(c, &cfg); err != nil {
+			c.DelTable(&nftables.Table{Name: cfg.tableName(), Family: family(&cfg)})
+			return errors.Join(err, c.Flush())
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("portmap: %s in %s: %w", op, ns, nftns.Err(err))
