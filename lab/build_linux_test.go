@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nstopo/nstopo/internal/failpoint"
 	"github.com/nstopo/nstopo/lab"
 	"github.com/nstopo/nstopo/lab/labtest"
@@ -263,4 +265,48 @@ func TestIntegrationBuildAllOrNothing(t *testing.T) {
 		t.Errorf("only %d kernel calls failed", calls)
 	}
 	t.Logf("failed each of %d kernel calls", calls)
+}
+
+// TestIntegrationStateDirNotWritable: a state directory Build cannot make or write is
+// refused before anything is made, with an error that names Options.StateDir; the
+// default one, for a user who may not write it (rootless, after userns.Enter), wraps
+// netnsx.ErrPermission.
+func TestIntegrationStateDirNotWritable(t *testing.T) {
+	netnsxtest.RequirePrivileged(t)
+	s := prefixed(load(t, "article-local.yaml"))
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Build(ctxT(t), s, &lab.Options{StateDir: filepath.Join(file, "labs")})
+	if err == nil {
+		l.Close()
+		t.Fatal("Build under a regular file succeeded")
+	}
+	if !strings.Contains(err.Error(), "Options.StateDir") {
+		t.Errorf("Build = %v, want it to name Options.StateDir", err)
+	}
+	if left := leftovers(t, s); len(left) > 0 {
+		t.Errorf("a refused Build left %v", left)
+	}
+	t.Run("default", func(t *testing.T) {
+		dir := lab.DefaultStateDir // or the nearest of its parents that exists
+		for _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist); _, err = os.Stat(dir) {
+			dir = filepath.Dir(dir)
+		}
+		if unix.Access(dir, unix.W_OK) == nil {
+			t.Skipf("%s is writable here (run the tests as a user who may not write it)", dir)
+		}
+		l, err := lab.Build(ctxT(t), s, nil)
+		if err == nil {
+			l.Close()
+			t.Fatal("Build with an unwritable default state directory succeeded")
+		}
+		if !errors.Is(err, netnsx.ErrPermission) || !strings.Contains(err.Error(), "Options.StateDir") {
+			t.Errorf("Build = %v, want ErrPermission naming Options.StateDir", err)
+		}
+		if left := leftovers(t, s); len(left) > 0 {
+			t.Errorf("a refused Build left %v", left)
+		}
+	})
 }

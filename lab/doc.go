@@ -43,12 +43,16 @@
 // /bin/sh -c inside it (`ip netns exec`), and its start commands are started in the
 // background and owned by the Lab.
 //
-// Parsing is strict: a field the format does not have is an error naming its path and,
-// in YAML, its line ("topology.nodes.a.image (line 4): unknown field"). Validate (which
-// Build calls first) checks the whole description without touching the kernel and
-// reports every problem at once, each a *FieldError with its path:
+// Parsing is strict: a field the format does not have, and a value that does not decode
+// (an address out of range, a word where a number goes), is a *FieldError naming its path
+// and, in YAML, its line ("topology.nodes.a.image (line 4): unknown field"), all of them
+// at once. Validate (which Build calls first) checks the whole description without
+// touching the kernel and reports every problem at once, each a *FieldError with its path:
 //
 //	topology.links[3].endpoints[1]: node "c9" not defined
+//
+// So a file's problems come in two rounds: those of parsing first, all together; then,
+// once it parses, those of Validate.
 //
 // Spec.DOT and Spec.Mermaid draw the description; Lab.DOT and Lab.Mermaid draw what the
 // kernel has once it is built.

@@ -21,7 +21,13 @@ type Options struct {
 	// deletes everything the lab made.
 	Persist bool
 	// StateDir is where the lab's state file, <name>.json, is kept; "": DefaultStateDir.
-	// Build, Attach and Destroy of one lab must be given the same one.
+	// Build, Attach and Destroy of one lab must be given the same one. DefaultStateDir is
+	// root's: a process that may not make or write it (a user's, after userns.Enter)
+	// sets StateDir to a directory of its own, as tests do with t.TempDir(). Build does
+	// not fall back to another directory when it cannot write this one: it fails
+	// (wrapping netnsx.ErrPermission when permission is what is missing), because
+	// Destroy, from another process, would not find a state file kept somewhere else,
+	// and a shared directory such as /tmp lets another user plant the file first.
 	StateDir string
 }
 

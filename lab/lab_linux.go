@@ -670,12 +670,12 @@ func statePath(dir, lab string) string { return filepath.Join(dir, lab+".json") 
 // it lists is there any more.
 func createState(dir string, s *Spec) (*state, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+		return nil, unwritable(fmt.Errorf("state directory: %w", err))
 	}
 	path := statePath(dir, s.Name)
 	old, unlock, err := lockState(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, unwritable(err)
 	}
 	if old != nil {
 		for _, n := range old.Namespaces {
@@ -694,7 +694,7 @@ func createState(dir string, s *Spec) (*state, error) {
 	// or Destroy ever sees it unlocked (and takes it for a dead Build's).
 	f, err := os.CreateTemp(dir, "."+s.Name+".json.*")
 	if err != nil {
-		return nil, fmt.Errorf("state file: %w", err)
+		return nil, unwritable(fmt.Errorf("state file: %w", err))
 	}
 	defer func() { _ = os.Remove(f.Name()) }()
 	// Held until Build returns: Destroy refuses a lab whose Build is still running.
@@ -719,6 +719,17 @@ func createState(dir string, s *Spec) (*state, error) {
 		return nil, fmt.Errorf("state file: %w", err)
 	}
 	return st, nil
+}
+
+// unwritable says what to do about a state directory Build cannot make or write; a
+// refusal for want of permission (the default one, root's, for a user) wraps
+// netnsx.ErrPermission.
+func unwritable(err error) error {
+	const hint = "set Options.StateDir to a directory this process can write"
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EROFS) {
+		return fmt.Errorf("%w (%s): %w", err, hint, netnsx.ErrPermission)
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
 }
 
 func (st *state) append(l stateLine) error {

@@ -38,9 +38,10 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// Parse reads a lab description. It is strict: every field the format does not have is
-// an error naming its path (and line, in YAML), all of them at once; nothing is silently
-// ignored. It does not Validate the result.
+// Parse reads a lab description. It is strict: every field the format does not have, and
+// every value that does not decode into its field, is a *FieldError naming its path (and
+// line, in YAML), all of them at once, joined; nothing is silently ignored. It does not
+// Validate the result.
 func Parse(data []byte, format Format) (*Spec, error) {
 	var root yaml.Node
 	switch format {
@@ -86,7 +87,11 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		n = n.Content[0]
 	}
 	if errs := checkFields(n, reflect.TypeOf(Spec{}), "", format == YAML, map[aliased]bool{}); len(errs) > 0 {
-		return nil, fmt.Errorf("lab: parse %v: %w", format, errors.Join(errs...))
+		plural := "s"
+		if len(errs) == 1 {
+			plural = ""
+		}
+		return nil, fmt.Errorf("lab: parse %v: %d problem%s:\n%w", format, len(errs), plural, errors.Join(errs...))
 	}
 	var s Spec
 	var err error
@@ -96,6 +101,11 @@ func Parse(data []byte, format Format) (*Spec, error) {
 		d := json.NewDecoder(bytes.NewReader(data))
 		d.DisallowUnknownFields()
 		err = d.Decode(&s)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		err = &FieldError{Path: te.Field, Err: fmt.Errorf("a JSON %s is not a %s: %w", te.Value, kindName(te.Type), netnsx.ErrInvalid)}
+		return nil, fmt.Errorf("lab: parse %v: 1 problem:\n%w", format, errors.Join(err))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lab: parse %v: %w: %w", format, err, netnsx.ErrInvalid)
@@ -193,14 +203,26 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool, seen map
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(textUnmarshaler) || t == reflect.TypeOf(net.HardwareAddr{}) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil // the zero value
+	}
+	if t == reflect.TypeOf(net.HardwareAddr{}) {
 		return nil
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return checkValue(n, t, path, lines)
 	}
 	var errs []error
 	switch t.Kind() {
 	case reflect.Struct:
+		if t == reflect.TypeOf(Endpoint{}) && n.Kind == yaml.ScalarNode {
+			if _, err := parseBrief(n.Value); err != nil {
+				return []error{fieldError(path, n, lines, err)}
+			}
+			return nil
+		}
 		if n.Kind != yaml.MappingNode {
-			return nil // the decoder names the type mismatch (or Endpoint takes a string)
+			return checkValue(n, t, path, lines)
 		}
 		fields := fileFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -208,29 +230,33 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool, seen map
 			p := join(path, k.Value)
 			ft, ok := fields[k.Value]
 			if !ok {
-				where := p
-				if lines {
-					where = fmt.Sprintf("%s (line %d)", p, k.Line)
+				errs = append(errs, fieldError(p, k, lines, fmt.Errorf("unknown field %q: %w", k.Value, netnsx.ErrInvalid)))
+				continue
+			}
+			if t == reflect.TypeOf(Endpoint{}) && k.Value == "mac" && v.Kind == yaml.ScalarNode {
+				if _, err := net.ParseMAC(v.Value); err != nil {
+					errs = append(errs, fieldError(p, v, lines, fmt.Errorf("%q is not a MAC address: %w", v.Value, netnsx.ErrInvalid)))
 				}
-				errs = append(errs, &FieldError{Path: where, Err: fmt.Errorf("unknown field %q: %w", k.Value, netnsx.ErrInvalid)})
 				continue
 			}
 			errs = append(errs, checkFields(v, ft, p, lines, seen)...)
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return nil
+			return checkValue(n, t, path, lines)
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			errs = append(errs, checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines, seen)...)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind != yaml.SequenceNode {
-			return nil
+			return checkValue(n, t, path, lines)
 		}
 		for i, c := range n.Content {
 			errs = append(errs, checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, seen)...)
 		}
+	default:
+		return checkValue(n, t, path, lines)
 	}
 	return errs
 }
@@ -239,6 +265,57 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, lines bool, seen map
 type aliased struct {
 	n *yaml.Node
 	t reflect.Type
+}
+
+// checkValue returns the problem, with its path, of a value that does not decode into
+// t: the decoders name neither path nor, for a TextUnmarshaler (an address), line. In
+// JSON only text values are checked here; the decoder names the rest.
+func checkValue(n *yaml.Node, t reflect.Type, path string, lines bool) []error {
+	v := reflect.New(t)
+	var err error
+	if u, ok := v.Interface().(encoding.TextUnmarshaler); ok && n.Kind == yaml.ScalarNode {
+		if e := u.UnmarshalText([]byte(n.Value)); e != nil {
+			err = fmt.Errorf("%w: %w", e, netnsx.ErrInvalid)
+		}
+	} else if lines && n.Decode(v.Interface()) != nil {
+		what := n.Value
+		if n.Kind != yaml.ScalarNode {
+			what = map[yaml.Kind]string{yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list"}[n.Kind]
+		} else {
+			what = fmt.Sprintf("%q", what)
+		}
+		err = fmt.Errorf("%s is not a %s: %w", what, kindName(t), netnsx.ErrInvalid)
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{fieldError(path, n, lines, err)}
+}
+
+// kindName names what a file must give for t.
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "mapping"
+	case reflect.Slice, reflect.Array:
+		return "list"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "whole number >= 0"
+	}
+	return t.Kind().String()
+}
+
+// fieldError is err at path, with the line of n in YAML.
+func fieldError(path string, n *yaml.Node, lines bool, err error) *FieldError {
+	if path == "" {
+		path = "(top)"
+	}
+	if lines {
+		path = fmt.Sprintf("%s (line %d)", path, n.Line)
+	}
+	return &FieldError{Path: path, Err: err}
 }
 
 // fileFields maps the names a struct's fields have in a file to their types.

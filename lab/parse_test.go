@@ -311,3 +311,57 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParseReportsEveryValueProblem: unknown fields and values that do not decode (an
+// address out of range, a word for a number, a bad MAC or endpoint) are reported all
+// at once, each a *lab.FieldError with its path and, in YAML, its line.
+func TestParseReportsEveryValueProblem(t *testing.T) {
+	for _, tc := range []struct {
+		name, data string
+		format     lab.Format
+		want       []string
+	}{
+		{"yaml", `name: x
+topology:
+  nodes:
+    a: {image: alpine, bridges: {br0: {addrs: [172.16.1.300/16], mtu: abc}}}
+    b: {ipv4only: [1]}
+  links:
+    - endpoints: [a, "b:e"]
+    - endpoints: [{node: a, interface: e, mac: zz, addrs: [1.2.3.4]}, "b:f"]
+`, lab.YAML, []string{
+			`topology.nodes.a.image (line 4): unknown field "image"`,
+			"topology.nodes.a.bridges.br0.addrs[0] (line 4): netip.ParsePrefix(\"172.16.1.300/16\")",
+			`topology.nodes.a.bridges.br0.mtu (line 4): "abc" is not a whole number`,
+			"topology.nodes.b.ipv4only (line 5): a list is not a bool",
+			`topology.links[0].endpoints[0] (line 7): endpoint "a" is not "node:interface"`,
+			`topology.links[1].endpoints[0].mac (line 8): "zz" is not a MAC address`,
+			"topology.links[1].endpoints[0].addrs[0] (line 8): netip.ParsePrefix(\"1.2.3.4\")",
+		}},
+		{"json", `{"name":"x","topology":{"nodes":{"a":{"bridges":{"br0":{"addrs":["1.2.3.400/8"]}}}},"links":[{"endpoints":[{"node":"a","interface":"e","mac":"zz"},"a"]}]}}`,
+			lab.JSON, []string{
+				`topology.links[0].endpoints[0].mac: "zz" is not a MAC address`,
+				`topology.links[0].endpoints[1]: endpoint "a" is not "node:interface"`,
+				"topology.nodes.a.bridges.br0.addrs[0]: netip.ParsePrefix(\"1.2.3.400/8\")",
+			}},
+		{"json type", `{"name":"x","topology":{"nodes":{"a":{"bridges":{"br0":{"mtu":"abc"}}}}}}`,
+			lab.JSON, []string{"topology.nodes.bridges.mtu: a JSON string is not a whole number"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := lab.Parse([]byte(tc.data), tc.format)
+			if !errors.Is(err, netnsx.ErrInvalid) {
+				t.Fatalf("Parse = %v, want ErrInvalid", err)
+			}
+			var j interface{ Unwrap() []error }
+			if !errors.As(err, &j) || len(j.Unwrap()) != len(tc.want) {
+				t.Fatalf("Parse = %v, want %d joined problems", err, len(tc.want))
+			}
+			for i, e := range j.Unwrap() {
+				var fe *lab.FieldError
+				if !errors.As(e, &fe) || !strings.HasPrefix(e.Error(), tc.want[i]) {
+					t.Errorf("problem %d = %v, want a *FieldError starting %q", i, e, tc.want[i])
+				}
+			}
+		})
+	}
+}

@@ -30,8 +30,8 @@ func (l *Link) RemoveAddr(p netip.Prefix) error {
 	})
 }
 
-// SetName renames the link, as `ip link set dev NAME name NEW` does; the *Link's Name
-// follows. A name taken in the namespace is ErrExists. Kernels before 6.2 refuse to
+// SetName renames the link, as `ip link set dev NAME name NEW` does; Name() returns the
+// new name afterwards. A name taken in the namespace is ErrExists. Kernels before 6.2 refuse to
 // rename a link that is up (EBUSY): that is ErrInvalid, saying to take it down first,
 // with the errno reachable; 6.2 and later rename it up (and log that they did).
 func (l *Link) SetName(name string) error {

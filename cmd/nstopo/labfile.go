@@ -162,11 +162,13 @@ func interruptible(ctx context.Context, then string) (_ context.Context, stop fu
 	}
 }
 
-// flatten lists the problems of a joined error one by one, looking through the
-// wrapping around the join ("lab: validate x: 3 problems:\n%w").
+// flatten lists the problems of a joined list of *lab.FieldError one by one, looking
+// through the wrapping around the join ("lab: validate x: 3 problems:\n%w"); any other
+// error, one that wraps two errors with %w (the cause and its sentinel) included, is
+// one problem.
 func flatten(err error) []error {
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
+		if j, ok := e.(interface{ Unwrap() []error }); ok && fieldErrors(j.Unwrap()) {
 			var out []error
 			for _, e := range j.Unwrap() {
 				out = append(out, flatten(e)...)
@@ -175,4 +177,14 @@ func flatten(err error) []error {
 		}
 	}
 	return []error{err}
+}
+
+// fieldErrors reports whether every one of errs is a *lab.FieldError.
+func fieldErrors(errs []error) bool {
+	for _, e := range errs {
+		if _, ok := e.(*lab.FieldError); !ok {
+			return false
+		}
+	}
+	return len(errs) > 0
 }

@@ -123,6 +123,10 @@ func TestIntegrationArticleLocal(t *testing.T) {
 	for _, n := range spec.Namespaces() {
 		require.NotContains(t, iptest.Netns(t), n)
 	}
+	// down leaves no empty prefix-P directory behind in the state directory.
+	left, err := os.ReadDir(state)
+	require.NoError(t, err)
+	require.Empty(t, left, "state directory %s after down", state)
 	// Idempotent: nothing up is not an error.
 	r = output(t, nstopo(state, "down", "-prefix", prefix, articleLocal), "")
 	require.Equal(t, 0, r.code, "%s", r)

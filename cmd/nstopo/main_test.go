@@ -47,7 +47,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"up", "-h"}, 0, "-progress"},
 		{[]string{"exec", "-h"}, 0, "-f FILE"},
 		{[]string{"version"}, 0, "nstopo "},
-		{[]string{"validate", good}, 0, "lab good: 1 nodes, 0 links, 0 overlays: ok"},
+		{[]string{"validate", good}, 0, "lab good: 1 node, 0 links, 0 overlays: ok"},
 		{[]string{"up", "-prefix", "x-", good, "-progress", "extra"}, 2, "want one argument, got 2"},
 	} {
 		r := output(t, nstopo(state, tc.args...), "")
@@ -165,4 +165,32 @@ lost: b -> c 10.1.0.3: timeout
 	b.Reset()
 	printMatrix(&b, &lab.Reachability{}, false)
 	require.Equal(t, "nothing to ping: no node has an address on a link\n", b.String())
+}
+
+// A syntax error, a missing file and an unknown field are one problem each: the
+// sentinel a parse error wraps is not a second one; counts are pluralised.
+func TestValidateCountsProblems(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, file, data, want string
+	}{
+		{"syntax", "syntax.yaml", "name: x\n  topology: [\n", "1 problem"},
+		{"missing", "none.yaml", "", "1 problem"},
+		{"unknown and bad value", "two.yaml", "name: x\ntopology:\n  nodes:\n    a: {image: alpine, bridges: {br0: {addrs: [172.16.1.300/16]}}}\n", "2 problems"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := dir + "/" + tc.file
+			if tc.data != "" {
+				path = writeFile(t, tc.file, tc.data)
+			}
+			r := output(t, nstopo(t.TempDir(), "validate", path), "")
+			require.Equal(t, 2, r.code, "%s", r)
+			require.Contains(t, r.stderr, path+": "+tc.want+"\n", "%s", r)
+			require.NotContains(t, r.stderr, path+": netnsx:", "%s", r)
+		})
+	}
+	one := writeFile(t, "one.yaml", "name: one\ntopology:\n  nodes:\n    a: {}\n    b: {}\n  links:\n    - endpoints: [\"a:e\", \"b:e\"]\n")
+	r := output(t, nstopo(t.TempDir(), "validate", one), "")
+	require.Equal(t, 0, r.code, "%s", r)
+	require.Contains(t, r.stdout, "lab one: 2 nodes, 1 link, 0 overlays: ok", "%s", r)
 }

@@ -53,14 +53,10 @@ func runValidate(_ context.Context, args []string) (int, error) {
 			// Every problem is invalid input: the sentinel's words add nothing here.
 			fmt.Fprintf(os.Stderr, "%s: %s\n", path, strings.TrimSuffix(p.Error(), ": "+netnsx.ErrInvalid.Error()))
 		}
-		n := "1 problem"
-		if len(problems) != 1 {
-			n = fmt.Sprintf("%d problems", len(problems))
-		}
-		return 0, usagef("%s: %s", path, n)
+		return 0, usagef("%s: %s", path, count(len(problems), "problem"))
 	}
-	fmt.Printf("%s: lab %s: %d nodes, %d links, %d overlays: ok\n", path, s.Name,
-		len(s.Topology.Nodes), len(s.Topology.Links), len(s.Topology.Overlays))
+	fmt.Printf("%s: lab %s: %s, %s, %s: ok\n", path, s.Name, count(len(s.Topology.Nodes), "node"),
+		count(len(s.Topology.Links), "link"), count(len(s.Topology.Overlays), "overlay"))
 	return exitOK, nil
 }
 
@@ -310,4 +306,12 @@ func printNS(w io.Writer, ni netnsx.NamespaceInfo) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// count is "1 thing" or "n things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

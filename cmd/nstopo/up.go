@@ -139,8 +139,13 @@ func runDown(_ context.Context, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := lab.Destroy(s, lf.options()); err != nil {
+	opt := lf.options()
+	if err := lab.Destroy(s, opt); err != nil {
 		return 0, err
+	}
+	if lf.prefix != "" {
+		// The directory of the prefix's labs, once its last is down (error: not empty).
+		_ = os.Remove(opt.StateDir)
 	}
 	after, err := present(s)
 	if err != nil {
