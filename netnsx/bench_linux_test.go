@@ -109,3 +109,16 @@ func BenchmarkReplaceRoute(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSetSysctl writes one setting: the cost of a private procfs instance (as
+// root), or of the /proc path lookup that grows with the namespaces on the machine.
+func BenchmarkSetSysctl(b *testing.B) {
+	ns := netnsxtest.New(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := ns.SetSysctl("net.ipv4.ip_forward", "1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
